@@ -1,1 +1,89 @@
-int main() { return 0; }
+// petrel: the broker's command line. Parses arguments and the config file, starts the
+// broker, and waits for SIGINT/SIGTERM. Start-up errors are printed as one line, exit 1.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "petrel/broker/broker.hpp"
+#include "petrel/broker/config.hpp"
+
+namespace {
+
+spdlog::level::level_enum to_spdlog(petrel::broker::LogLevel level) {
+    using petrel::broker::LogLevel;
+    switch (level) {
+        case LogLevel::Error:
+            return spdlog::level::err;
+        case LogLevel::Warning:
+            return spdlog::level::warn;
+        case LogLevel::Notice:
+        case LogLevel::Info:
+            return spdlog::level::info;
+        case LogLevel::Debug:
+            return spdlog::level::debug;
+    }
+    return spdlog::level::info;
+}
+
+// Blocks the stop signals in every thread (workers inherit the mask) so that the main
+// thread alone receives them, with sigwait.
+sigset_t block_stop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
+    return signals;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Petrel, an MQTT 3.1/3.1.1/5.0 broker"};
+    std::optional<std::string> config_path;
+    std::optional<std::uint16_t> port;
+    bool verbose = false;
+    app.add_option("-c,--config", config_path, "Config file (keyword value lines)");
+    app.add_option("-p,--port", port,
+                   "Listen on 127.0.0.1:PORT instead of the configured listeners")
+        ->check(CLI::Range(0, 65535));
+    app.add_flag("-v,--verbose", verbose, "Log at debug level");
+    app.set_version_flag("--version", std::string("petrel ") + PETREL_VERSION);
+    CLI11_PARSE(app, argc, argv);
+
+    auto log = spdlog::stderr_color_mt("petrel");
+    log->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    try {
+        petrel::broker::Config config;
+        if (config_path) {
+            config = petrel::broker::load_config_file(*config_path);
+        }
+        if (port) {
+            config.listeners = {petrel::broker::ListenerConfig{*port, "127.0.0.1"}};
+        }
+        log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
+        log->flush_on(spdlog::level::trace);
+
+        const sigset_t stop_signals = block_stop_signals();
+        petrel::broker::Broker broker(config, log);
+        broker.start();
+        int received = 0;
+        sigwait(&stop_signals, &received);
+        log->info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
+        broker.stop();
+    } catch (const petrel::broker::ConfigError& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return 1;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "petrel: %s\n", error.what());
+        return 1;
+    }
+    return 0;
+}

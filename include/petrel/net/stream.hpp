@@ -7,11 +7,14 @@
 
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "petrel/net/event_loop.hpp"
@@ -22,19 +25,27 @@ using SharedBytes = std::shared_ptr<const std::string>;
 
 // Pending output, flushed with writev. Pure: flush_to() only needs a file descriptor.
 class OutputQueue {
-public:
+  public:
     void append(std::string bytes);
     void append_shared(SharedBytes bytes);
     std::size_t size_bytes() const { return size_bytes_; }
     bool empty() const { return size_bytes_ == 0; }
     // Writes as much as the socket takes. Returns 0 or the errno of a failed write
-    // (EAGAIN is not a failure: it returns 0 and leaves the rest queued).
+    // (EAGAIN is not a failure: it returns 0 and leaves the rest queued). Sockets are
+    // written with sendmsg(MSG_NOSIGNAL), so a closed peer gives EPIPE, never SIGPIPE;
+    // other fds (pipes, in tests) fall back to writev, which can raise SIGPIPE.
     int flush_to(int fd);
 
-private:
+    // The seam for other transports (TLS): describe up to `max` iovecs of the queued
+    // bytes, in order, and drop `n` bytes from the front once they are written.
+    std::size_t gather(iovec* out, std::size_t max) const;
+    void consume(std::size_t n);
+    void clear();
+
+  private:
     struct Chunk {
         std::string owned;
-        SharedBytes shared;  // when set, the chunk's bytes are *shared, else owned
+        SharedBytes shared;      // when set, the chunk's bytes are *shared, else owned
         std::size_t offset = 0;  // bytes of this chunk already written
         std::string_view bytes() const;
     };
@@ -43,48 +54,74 @@ private:
 };
 
 class Stream {
-public:
+  public:
     struct Callbacks {
         // New bytes arrived. `input` holds every unconsumed byte; erase what you consumed
         // (from the front). Called on the loop thread.
         std::function<void(std::string& input)> on_data;
         // The stream closed: peer hang-up (error code 0 / eof) or a socket error. Called
-        // once, on the loop thread, after which the stream does nothing.
+        // once, on the loop thread, after which the stream does nothing. It may be called
+        // from inside close() and from event handlers, never from inside send(); the fd
+        // is already closed when it runs.
         std::function<void(std::error_code error)> on_close;
     };
 
-    // Takes ownership of `fd` (non-blocking) and starts watching it.
+    static constexpr std::chrono::milliseconds kDefaultLinger{2000};
+
+    // Takes ownership of `fd` (non-blocking) and starts watching it. Throws
+    // std::system_error if the loop cannot watch it (the fd is then closed).
     Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks);
+    // The same, for a socket that moved here from another loop with bytes already read:
+    // `unread` is handed to on_data after the current batch.
+    Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread);
     ~Stream();  // closes the socket without calling on_close
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
 
     // Queue bytes; they are written after the current batch of events (EventLoop::defer),
-    // so many sends become one writev.
+    // so many sends become one writev. Ignored once the stream is closed.
     void send(std::string bytes);
     void send_shared(SharedBytes bytes);
     std::size_t pending_output_bytes() const { return output_.size_bytes(); }
 
-    // Stops reading, writes what is queued (bounded by `linger`), then closes and calls
-    // on_close with no error.
-    void close_after_flush();
+    // Stops delivering input (what arrives is read and discarded, so that closing does
+    // not turn into a reset), writes what is queued, then closes and calls on_close with
+    // no error — or with the write error, or std::errc::timed_out if the output could not
+    // be written within `linger`.
+    void close_after_flush(std::chrono::milliseconds linger = kDefaultLinger);
     // Closes now, dropping queued output; calls on_close with no error.
     void close();
 
     bool is_open() const { return fd_ >= 0; }
+
+    // Gives the socket up without closing it, so that another loop can take it over
+    // (see the constructor with `unread`). Input not yet consumed is moved to `unread`;
+    // queued output is dropped (call it before sending anything). on_close is not called.
+    // Safe to call from inside on_data.
+    int release(std::string& unread);
     const std::string& peer() const { return peer_; }
 
     // Pauses / resumes reading (back-pressure); data already buffered stays buffered.
+    // resume_reading() hands a non-empty buffer to on_data again (deferred), so that
+    // bytes left unconsumed at the pause are not stuck waiting for more input.
     void pause_reading();
     void resume_reading();
 
-private:
+  private:
     void on_events(std::uint32_t events);
     void read_available();
     void schedule_flush();
     void flush();
     void update_interest();
+    void start_watching();
     void finish(std::error_code error);
+    std::uint32_t wanted_events() const;
+
+    // Transport: the only two places that touch the socket's bytes, so that a TLS
+    // transport can take their place. transport_read returns bytes read, 0 at EOF,
+    // or -errno (-EAGAIN when nothing is available).
+    long transport_read(char* buffer, std::size_t size);
+    int transport_flush();
 
     EventLoop& loop_;
     int fd_ = -1;
@@ -92,11 +129,14 @@ private:
     Callbacks callbacks_;
     std::string input_;
     OutputQueue output_;
-    bool flush_scheduled_ = false;
-    bool closing_ = false;
+    bool watched_ = false;          // registered with the loop (false while parked on hang-up)
+    std::uint32_t interest_ = 0;    // events currently registered
+    bool flush_scheduled_ = false;  // a deferred flush is queued
+    bool closing_ = false;          // close_after_flush() was called
     bool reading_paused_ = false;
-    bool want_write_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred flushes
+    bool read_eof_ = false;    // peer half-closed while we were still flushing (closing_)
+    bool want_write_ = false;  // output hit EAGAIN; waiting for EPOLLOUT
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred work
 };
 
 }  // namespace petrel::net

@@ -1,0 +1,51 @@
+// Broker configuration: the values, their defaults, and the parser for the
+// Mosquitto-style `keyword value` file.
+//
+// Parsing is a start-up step, so errors are exceptions (ConfigError) whose message names
+// the file and line, e.g. "petrel.conf:12: unknown keyword 'listner'".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace petrel::broker {
+
+struct ListenerConfig {
+    std::uint16_t port = 1883;
+    std::string bind_address = "0.0.0.0";
+};
+
+enum class LogLevel { Error, Warning, Notice, Info, Debug };
+
+struct Config {
+    std::vector<ListenerConfig> listeners;  // empty: one listener on 127.0.0.1:1883
+    bool allow_anonymous = true;
+    std::uint32_t max_packet_size = 0;  // 0: the protocol maximum (268,435,460 bytes)
+    unsigned threads = 0;               // 0: one per core
+    LogLevel log_level = LogLevel::Info;
+    std::size_t max_queued_messages = 1000;
+    std::size_t max_inflight_messages = 20;
+    std::uint16_t max_keepalive = 0;  // 0: no limit
+    unsigned connect_timeout_seconds = 10;
+
+    // The listeners to open: the configured ones, or the loopback default.
+    std::vector<ListenerConfig> effective_listeners() const;
+    unsigned effective_threads() const;
+};
+
+class ConfigError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Reads a config file. Throws ConfigError naming FILE:LINE on the first problem.
+Config load_config_file(const std::string& path);
+// Parses config text; `origin` names the source in error messages.
+Config parse_config(const std::string& text, const std::string& origin);
+
+LogLevel parse_log_level(const std::string& value);  // throws std::invalid_argument
+
+}  // namespace petrel::broker

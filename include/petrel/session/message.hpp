@@ -1,0 +1,37 @@
+// A published message as the broker routes it, and one delivery of it to one session.
+//
+// A Message is immutable once built and shared (shared_ptr) by every subscriber queue,
+// in-flight window and, later, the store: the payload is never copied per subscriber.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "petrel/protocol/packet.hpp"
+
+namespace petrel::session {
+
+struct Message {
+    std::string topic;
+    protocol::Payload payload = protocol::make_payload({});
+    protocol::Qos qos = 0;
+    bool retain = false;
+    // v5 properties forwarded to subscribers unchanged (topic alias and subscription
+    // identifiers removed: they belong to one connection / one subscription).
+    protocol::Properties properties;
+    // Client id of the publisher, for the v5 No Local option.
+    std::string publisher;
+};
+using MessagePtr = std::shared_ptr<const Message>;
+
+// What one session receives: the shared message plus the per-subscriber facts.
+struct Delivery {
+    MessagePtr message;
+    protocol::Qos qos = 0;                        // min(publish QoS, granted QoS)
+    bool retain = false;                          // the RETAIN flag as sent to this subscriber
+    std::vector<std::uint32_t> subscription_ids;  // v5: every matching subscription's id
+};
+
+}  // namespace petrel::session

@@ -1,0 +1,260 @@
+// Framing, dispatch and lifecycle of a client connection. The reaction to each packet
+// lives in connect_flow.cpp and message_flow.cpp.
+#include "client_connection.hpp"
+
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+using protocol::ProtocolVersion;
+using protocol::ReasonCode;
+
+ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread)
+    : worker_(worker), peer_(peer), last_received_(Clock::now()), opened_at_(Clock::now()) {
+    stream_ = std::make_unique<net::Stream>(
+        worker_.loop(), fd, std::move(peer),
+        net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
+                               [this](std::error_code error) { on_stream_closed(error); }},
+        std::move(unread));
+}
+
+ClientConnection::~ClientConnection() = default;
+
+const std::string& ClientConnection::client_id() const {
+    static const std::string kNone;
+    return session_ ? session_->state.client_id() : kNone;
+}
+
+std::string ClientConnection::describe() const {
+    if (session_) {
+        return "client '" + session_->state.client_id() + "' (" + peer_ + ")";
+    }
+    return "connection " + peer_;
+}
+
+void ClientConnection::on_data(std::string& input) {
+    last_received_ = Clock::now();
+    const std::uint32_t max_packet_size = worker_.context().config.max_packet_size;
+    std::size_t consumed = 0;
+    while (phase_ != Phase::Closed && consumed < input.size()) {
+        const protocol::ByteView rest(
+            reinterpret_cast<const std::uint8_t*>(input.data()) + consumed,
+            input.size() - consumed);
+        const protocol::FrameResult framed = protocol::frame(rest);
+        if (framed.status == protocol::FrameStatus::Malformed) {
+            fail(protocol::malformed("invalid fixed header"));
+            break;
+        }
+        if (framed.frame.header_length > 0 && max_packet_size > 0 &&
+            framed.frame.total_length() > max_packet_size) {
+            fail(protocol::Error{ReasonCode::PacketTooLarge, "packet exceeds max_packet_size"});
+            break;
+        }
+        if (framed.status == protocol::FrameStatus::Incomplete) {
+            break;
+        }
+        const protocol::ByteView packet_bytes = rest.first(framed.frame.total_length());
+        consumed += packet_bytes.size();
+        if (phase_ == Phase::AwaitingConnect &&
+            framed.frame.type() != protocol::PacketType::Connect) {
+            // [MQTT-3.1.0-1] the first packet must be CONNECT.
+            worker_.log().info("{}: sent {} before CONNECT, closing", describe(),
+                               protocol::to_string(framed.frame.type()));
+            finish(false);
+            break;
+        }
+        protocol::Result<protocol::Packet> decoded = protocol::decode(packet_bytes, version_);
+        if (!decoded) {
+            if (phase_ == Phase::AwaitingConnect) {
+                const auto level = protocol::peek_connect_level(packet_bytes);
+                if (decoded.error().code == ReasonCode::UnsupportedProtocolVersion && level) {
+                    version_ = *level == 5 ? ProtocolVersion::V5 : ProtocolVersion::V311;
+                    refuse_connect(ReasonCode::UnsupportedProtocolVersion, decoded.error().what);
+                    break;
+                }
+                if (level == 5) {
+                    version_ = ProtocolVersion::V5;
+                }
+            }
+            fail(decoded.error());
+            break;
+        }
+        dispatch(std::move(decoded).value());
+        if (pending_handover_) {
+            break;
+        }
+    }
+    if (phase_ == Phase::Closed) {
+        input.clear();
+        return;
+    }
+    input.erase(0, consumed);
+    if (pending_handover_) {
+        PendingHandover handover = std::move(*pending_handover_);
+        pending_handover_.reset();
+        hand_over(std::move(handover));
+    }
+}
+
+void ClientConnection::dispatch(protocol::Packet&& packet) {
+    if (phase_ == Phase::AwaitingConnect) {
+        handle_connect(std::get<protocol::Connect>(std::move(packet)));
+        return;
+    }
+    std::visit(
+        [this](auto&& p) {
+            using T = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<T, protocol::Connect>) {
+                fail(protocol::protocol_error("second CONNECT"));  // [MQTT-3.1.0-2]
+            } else if constexpr (std::is_same_v<T, protocol::Publish>) {
+                handle_publish(std::move(p));
+            } else if constexpr (std::is_same_v<T, protocol::Puback>) {
+                handle_puback(p);
+            } else if constexpr (std::is_same_v<T, protocol::Pubrec>) {
+                handle_pubrec(p);
+            } else if constexpr (std::is_same_v<T, protocol::Pubrel>) {
+                handle_pubrel(p);
+            } else if constexpr (std::is_same_v<T, protocol::Pubcomp>) {
+                handle_pubcomp(p);
+            } else if constexpr (std::is_same_v<T, protocol::Subscribe>) {
+                handle_subscribe(p);
+            } else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) {
+                handle_unsubscribe(p);
+            } else if constexpr (std::is_same_v<T, protocol::Pingreq>) {
+                send(protocol::Pingresp{});
+            } else if constexpr (std::is_same_v<T, protocol::Disconnect>) {
+                handle_disconnect(p);
+            } else if constexpr (std::is_same_v<T, protocol::Auth>) {
+                // No authentication method was accepted at CONNECT, so AUTH is not
+                // expected [MQTT-4.12.0-1].
+                fail(protocol::protocol_error("AUTH without an authentication method"));
+            } else {
+                fail(protocol::protocol_error("packet only a server may send"));
+            }
+        },
+        std::move(packet));
+}
+
+void ClientConnection::send(const protocol::Packet& packet) {
+    if (phase_ == Phase::Closed || !stream_->is_open()) {
+        return;
+    }
+    encode_buffer_.clear();
+    protocol::encode(packet, version_, encode_buffer_);
+    stream_->send(encode_buffer_);
+}
+
+void ClientConnection::send_outbound(const std::vector<session::OutboundPacket>& packets) {
+    if (phase_ != Phase::Connected) {
+        return;
+    }
+    for (const session::OutboundPacket& packet : packets) {
+        if (packet.kind == session::OutboundPacket::Kind::Pubrel) {
+            send(protocol::Pubrel{packet.packet_id, ReasonCode::Success, {}});
+            continue;
+        }
+        const session::Delivery& delivery = packet.delivery;
+        const session::Message& message = *delivery.message;
+        protocol::Publish publish;
+        publish.dup = packet.dup;
+        publish.qos = delivery.qos;
+        publish.retain = delivery.retain;
+        publish.topic = message.topic;
+        publish.packet_id = packet.packet_id;
+        publish.payload = message.payload;
+        if (version_ == ProtocolVersion::V5) {
+            publish.properties = message.properties;
+            for (std::uint32_t id : delivery.subscription_ids) {
+                publish.properties.add_number(protocol::PropertyId::SubscriptionIdentifier, id);
+            }
+        }
+        // Header per subscriber, payload shared by all of them.
+        encode_buffer_.clear();
+        protocol::encode_publish_header(publish, version_, encode_buffer_);
+        stream_->send(encode_buffer_);
+        if (!message.payload->empty()) {
+            stream_->send_shared(message.payload);
+        }
+    }
+}
+
+void ClientConnection::tick(Clock::time_point now) {
+    if (phase_ == Phase::Closed) {
+        // A peer that stops reading cannot keep a closing connection alive.
+        if (now - closed_at_ > std::chrono::seconds(5)) {
+            stream_->close();
+        }
+        return;
+    }
+    if (phase_ == Phase::AwaitingConnect) {
+        const auto timeout = std::chrono::seconds(worker_.context().config.connect_timeout_seconds);
+        if (now - opened_at_ > timeout) {
+            worker_.log().info("{}: no CONNECT within {} s, closing", describe(), timeout.count());
+            finish(false);
+        }
+        return;
+    }
+    if (phase_ == Phase::Connected && keep_alive_seconds_ > 0) {
+        // [MQTT-3.1.2-24] one and a half times the keep alive.
+        const auto limit = std::chrono::milliseconds(keep_alive_seconds_ * 1500);
+        if (now - last_received_ > limit) {
+            worker_.log().info("{}: keep-alive timeout ({} s)", describe(), keep_alive_seconds_);
+            disconnect(ReasonCode::KeepAliveTimeout);
+        }
+    }
+}
+
+void ClientConnection::fail(const protocol::Error& error) {
+    if (phase_ == Phase::Closed) {
+        return;
+    }
+    worker_.log().info("{}: {} ({}), closing", describe(), protocol::to_string(error.code),
+                       error.what);
+    // [MQTT-4.13.1-1] a v5 server may send DISCONNECT with the reason before closing.
+    if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
+        send(protocol::Disconnect{error.code, {}});
+    }
+    finish(true);
+}
+
+void ClientConnection::disconnect(ReasonCode reason, bool publish_will) {
+    if (phase_ == Phase::Closed) {
+        return;
+    }
+    if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
+        send(protocol::Disconnect{reason, {}});
+    }
+    finish(publish_will);
+}
+
+void ClientConnection::on_stream_closed(std::error_code error) {
+    if (phase_ == Phase::Closed) {
+        // We asked for the close: the last bytes are out (or given up on).
+        worker_.retire(this);
+        return;
+    }
+    if (error) {
+        worker_.log().info("{}: connection lost: {}", describe(), error.message());
+    } else {
+        worker_.log().debug("{}: closed by the client", describe());
+    }
+    finish(true);  // no DISCONNECT came first: the will is due [MQTT-3.1.2-8]
+    worker_.retire(this);
+}
+
+void ClientConnection::finish(bool publish_will) {
+    if (phase_ == Phase::Closed) {
+        return;
+    }
+    const bool was_connected = phase_ == Phase::Connected;
+    phase_ = Phase::Closed;
+    closed_at_ = Clock::now();
+    if (was_connected) {
+        worker_.detach_session(*this, publish_will);
+    }
+    // The object stays alive until the stream has flushed what is queued (a CONNACK
+    // refusal, a DISCONNECT reason) and reported its close; see on_stream_closed.
+    stream_->close_after_flush();
+}
+
+}  // namespace petrel::broker

@@ -1,0 +1,92 @@
+// One client's network connection: framing, decoding, and the MQTT reaction to each
+// packet. The session it serves lives on (SessionHandle); this object lives exactly as
+// long as the TCP connection.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "petrel/net/stream.hpp"
+#include "petrel/protocol/codec.hpp"
+#include "session_handle.hpp"
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+class ClientConnection {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    ClientConnection(Worker& worker, int fd, std::string peer, std::string unread);
+    ~ClientConnection();
+    ClientConnection(const ClientConnection&) = delete;
+    ClientConnection& operator=(const ClientConnection&) = delete;
+
+    // Runs the second half of CONNECT on the session's home worker.
+    void complete_connect(AcceptedConnect accepted);
+
+    // Periodic: keep-alive and connect timeout.
+    void tick(Clock::time_point now);
+
+    // Writes publishes / PUBRELs the session's outbound flow produced.
+    void send_outbound(const std::vector<session::OutboundPacket>& packets);
+    void send(const protocol::Packet& packet);
+
+    // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`.
+    // The will is published unless the broker is shutting down.
+    void disconnect(protocol::ReasonCode reason, bool publish_will = true);
+
+    const std::string& client_id() const;
+    const std::string& peer() const { return peer_; }
+    protocol::ProtocolVersion version() const { return version_; }
+    bool connected() const { return phase_ == Phase::Connected; }
+    const SessionHandlePtr& session() const { return session_; }
+
+  private:
+    enum class Phase { AwaitingConnect, Connected, Closed };
+
+    void on_data(std::string& input);
+    void on_stream_closed(std::error_code error);
+    void dispatch(protocol::Packet&& packet);
+
+    struct PendingHandover {
+        unsigned home = 0;
+        AcceptedConnect connect;
+    };
+    void handle_connect(protocol::Connect&& connect);
+    void hand_over(PendingHandover handover);
+    void refuse_connect(protocol::ReasonCode reason, const char* why);
+    void handle_publish(protocol::Publish&& publish);
+    void handle_puback(const protocol::Puback& ack);
+    void handle_pubrec(const protocol::Pubrec& ack);
+    void handle_pubrel(const protocol::Pubrel& release);
+    void handle_pubcomp(const protocol::Pubcomp& ack);
+    void handle_subscribe(const protocol::Subscribe& subscribe);
+    void handle_unsubscribe(const protocol::Unsubscribe& unsubscribe);
+    void handle_disconnect(const protocol::Disconnect& disconnect);
+
+    // A protocol violation by the client: log it, tell a v5 client why, close.
+    void fail(const protocol::Error& error);
+    // Common end of the connection: close the socket, detach the session, retire.
+    void finish(bool publish_will);
+    std::string describe() const;  // "client 'id' (peer)" for logs
+
+    Worker& worker_;
+    std::unique_ptr<net::Stream> stream_;
+    std::string peer_;
+    Phase phase_ = Phase::AwaitingConnect;
+    protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
+    SessionHandlePtr session_;
+    std::uint16_t keep_alive_seconds_ = 0;
+    Clock::time_point last_received_;
+    Clock::time_point opened_at_;
+    Clock::time_point closed_at_;
+    std::string encode_buffer_;
+    std::optional<PendingHandover> pending_handover_;
+};
+
+}  // namespace petrel::broker

@@ -1,0 +1,176 @@
+#include "petrel/broker/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <thread>
+
+namespace petrel::broker {
+namespace {
+
+// Splits a line into whitespace-separated words; '#' starts a comment.
+std::vector<std::string> split_words(const std::string& line) {
+    std::vector<std::string> words;
+    std::istringstream stream(line.substr(0, line.find('#')));
+    for (std::string word; stream >> word;) {
+        words.push_back(word);
+    }
+    return words;
+}
+
+template <class Integer>
+Integer parse_integer(const std::string& text, Integer min, Integer max) {
+    Integer value{};
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+        throw std::invalid_argument("expected a whole number from " + std::to_string(min) + " to " +
+                                    std::to_string(max) + ", got '" + text + "'");
+    }
+    return value;
+}
+
+bool parse_bool(const std::string& text) {
+    if (text == "true") {
+        return true;
+    }
+    if (text == "false") {
+        return false;
+    }
+    throw std::invalid_argument("expected true or false, got '" + text + "'");
+}
+
+using Setter = std::function<void(Config&, const std::vector<std::string>& args)>;
+
+// Keyword → (number of arguments allowed, setter). Listener takes one or two.
+struct Keyword {
+    std::size_t min_args;
+    std::size_t max_args;
+    Setter apply;
+};
+
+const std::map<std::string, Keyword, std::less<>>& keywords() {
+    static const std::map<std::string, Keyword, std::less<>> table = {
+        {"listener",
+         {1, 2,
+          [](Config& c, const auto& a) {
+              ListenerConfig listener;
+              listener.port = parse_integer<std::uint16_t>(a[0], 0, 65535);
+              if (a.size() > 1) {
+                  listener.bind_address = a[1];
+              }
+              c.listeners.push_back(listener);
+          }}},
+        {"allow_anonymous",
+         {1, 1, [](Config& c, const auto& a) { c.allow_anonymous = parse_bool(a[0]); }}},
+        {"max_packet_size",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              // Below 20 bytes not even a CONNECT fits; the upper bound is the protocol's.
+              c.max_packet_size = parse_integer<std::uint32_t>(a[0], 20, 268'435'460);
+          }}},
+        {"threads",
+         {1, 1,
+          [](Config& c, const auto& a) { c.threads = parse_integer<unsigned>(a[0], 1, 256); }}},
+        {"log_level",
+         {1, 1, [](Config& c, const auto& a) { c.log_level = parse_log_level(a[0]); }}},
+        {"max_queued_messages",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_queued_messages = parse_integer<std::size_t>(a[0], 0, 100'000'000);
+          }}},
+        {"max_inflight_messages",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_inflight_messages = parse_integer<std::size_t>(a[0], 1, 65535);
+          }}},
+        {"max_keepalive",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_keepalive = parse_integer<std::uint16_t>(a[0], 0, 65535);
+          }}},
+        {"connect_timeout",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.connect_timeout_seconds = parse_integer<unsigned>(a[0], 1, 3600);
+          }}},
+    };
+    return table;
+}
+
+}  // namespace
+
+LogLevel parse_log_level(const std::string& value) {
+    static const std::map<std::string, LogLevel, std::less<>> levels = {
+        {"error", LogLevel::Error}, {"warning", LogLevel::Warning}, {"notice", LogLevel::Notice},
+        {"info", LogLevel::Info},   {"debug", LogLevel::Debug},
+    };
+    const auto found = levels.find(value);
+    if (found == levels.end()) {
+        throw std::invalid_argument("expected error, warning, notice, info or debug, got '" +
+                                    value + "'");
+    }
+    return found->second;
+}
+
+std::vector<ListenerConfig> Config::effective_listeners() const {
+    if (!listeners.empty()) {
+        return listeners;
+    }
+    return {ListenerConfig{1883, "127.0.0.1"}};
+}
+
+unsigned Config::effective_threads() const {
+    if (threads > 0) {
+        return threads;
+    }
+    return std::max(1U, std::thread::hardware_concurrency());
+}
+
+Config parse_config(const std::string& text, const std::string& origin) {
+    Config config;
+    std::istringstream stream(text);
+    std::size_t line_number = 0;
+    for (std::string line; std::getline(stream, line);) {
+        ++line_number;
+        const std::vector<std::string> words = split_words(line);
+        if (words.empty()) {
+            continue;
+        }
+        const std::string where = origin + ":" + std::to_string(line_number) + ": ";
+        const auto found = keywords().find(words[0]);
+        if (found == keywords().end()) {
+            throw ConfigError(where + "unknown keyword '" + words[0] + "'");
+        }
+        const Keyword& keyword = found->second;
+        const std::vector<std::string> args(words.begin() + 1, words.end());
+        if (args.size() < keyword.min_args || args.size() > keyword.max_args) {
+            throw ConfigError(where + "'" + words[0] + "' takes " +
+                              (keyword.min_args == keyword.max_args
+                                   ? std::to_string(keyword.min_args)
+                                   : std::to_string(keyword.min_args) + " or " +
+                                         std::to_string(keyword.max_args)) +
+                              " value(s), got " + std::to_string(args.size()));
+        }
+        try {
+            keyword.apply(config, args);
+        } catch (const std::invalid_argument& error) {
+            throw ConfigError(where + "bad value for '" + words[0] + "': " + error.what());
+        }
+    }
+    return config;
+}
+
+Config load_config_file(const std::string& path) {
+    std::ifstream file(path);
+    if (!file) {
+        throw ConfigError(path + ": cannot open config file");
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    return parse_config(text.str(), path);
+}
+
+}  // namespace petrel::broker

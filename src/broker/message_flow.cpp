@@ -1,0 +1,185 @@
+// PUBLISH and its acknowledgements in both directions, SUBSCRIBE, UNSUBSCRIBE and
+// DISCONNECT from a connected client.
+#include <algorithm>
+
+#include "client_connection.hpp"
+#include "petrel/topic/topic_name.hpp"
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+using protocol::PropertyId;
+using protocol::ProtocolVersion;
+using protocol::ReasonCode;
+
+namespace {
+
+// The properties a subscriber receives: all the publisher's, except those that belong
+// to one connection (Topic Alias, spec 3.3.2.3.4) or one subscription (Subscription
+// Identifier, added per delivery [MQTT-3.3.4-3]).
+protocol::Properties forwarded_properties(const protocol::Properties& received) {
+    protocol::Properties forwarded;
+    for (const protocol::Property& property : received) {
+        if (property.id != PropertyId::TopicAlias &&
+            property.id != PropertyId::SubscriptionIdentifier) {
+            forwarded.add(property);
+        }
+    }
+    return forwarded;
+}
+
+}  // namespace
+
+void ClientConnection::handle_publish(protocol::Publish&& publish) {
+    if (publish.properties.contains(PropertyId::TopicAlias)) {
+        // We advertise no Topic Alias Maximum, so any alias is out of range [MQTT-3.3.2-9].
+        fail(protocol::Error{ReasonCode::TopicAliasInvalid, "topic alias not allowed"});
+        return;
+    }
+    if (!topic::is_valid_topic_name(publish.topic)) {
+        fail(protocol::Error{ReasonCode::TopicNameInvalid, "invalid topic name in PUBLISH"});
+        return;
+    }
+    session::Session& state = session_->state;
+    if (publish.qos == 2 && !state.inbound_qos2().on_publish(publish.packet_id)) {
+        // Already delivered; the PUBREC was lost. Acknowledge again, deliver nothing
+        // [MQTT-4.3.3-10].
+        send(protocol::Pubrec{publish.packet_id, ReasonCode::Success, {}});
+        return;
+    }
+    auto message = std::make_shared<session::Message>();
+    message->topic = std::move(publish.topic);
+    message->payload = std::move(publish.payload);
+    message->qos = publish.qos;
+    message->retain = publish.retain;
+    if (version_ == ProtocolVersion::V5) {
+        message->properties = forwarded_properties(publish.properties);
+    }
+    message->publisher = state.client_id();
+    worker_.publish(message);
+
+    if (publish.qos == 1) {
+        send(protocol::Puback{publish.packet_id, ReasonCode::Success, {}});
+    } else if (publish.qos == 2) {
+        send(protocol::Pubrec{publish.packet_id, ReasonCode::Success, {}});
+    }
+}
+
+void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
+    const bool known = session_->state.inbound_qos2().on_pubrel(release.packet_id);
+    send(protocol::Pubcomp{
+        release.packet_id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+}
+
+void ClientConnection::handle_puback(const protocol::Puback& ack) {
+    auto next = session_->state.outbound().on_puback(ack.packet_id);
+    if (!next) {
+        worker_.log().debug("{}: PUBACK for unknown packet id {}", describe(), ack.packet_id);
+        return;
+    }
+    send_outbound(*next);
+}
+
+void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
+    session::OutboundFlow& outbound = session_->state.outbound();
+    // A v5 PUBREC with a failure reason ends the exchange: no PUBREL follows (4.3.3).
+    auto next = protocol::is_failure(ack.reason) ? outbound.on_pubrec_failed(ack.packet_id)
+                                                 : outbound.on_pubrec(ack.packet_id);
+    if (!next) {
+        worker_.log().debug("{}: PUBREC for unknown packet id {}", describe(), ack.packet_id);
+        if (!protocol::is_failure(ack.reason)) {
+            send(protocol::Pubrel{ack.packet_id, ReasonCode::PacketIdentifierNotFound, {}});
+        }
+        return;
+    }
+    send_outbound(*next);
+}
+
+void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
+    auto next = session_->state.outbound().on_pubcomp(ack.packet_id);
+    if (!next) {
+        worker_.log().debug("{}: PUBCOMP for unknown packet id {}", describe(), ack.packet_id);
+        return;
+    }
+    send_outbound(*next);
+}
+
+void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
+    Router& router = worker_.context().router;
+    session::Session& state = session_->state;
+    const auto subscription_id = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
+
+    protocol::Suback suback;
+    suback.packet_id = subscribe.packet_id;
+    std::vector<session::Delivery> retained;
+    for (const protocol::Subscription& subscription : subscribe.subscriptions) {
+        if (!topic::is_valid_topic_filter(subscription.filter)) {
+            suback.reasons.push_back(ReasonCode::TopicFilterInvalid);
+            continue;
+        }
+        if (topic::parse_shared(subscription.filter)) {
+            suback.reasons.push_back(ReasonCode::SharedSubscriptionsNotSupported);
+            continue;
+        }
+        protocol::SubscribeOptions options = subscription.options;
+        options.qos = std::min<protocol::Qos>(options.qos, 2);
+        const bool is_new = router.subscribe(subscription.filter, session_,
+                                             SubscriptionData{options, subscription_id});
+        state.subscriptions[subscription.filter] =
+            session::SubscriptionRecord{options, subscription_id};
+        suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
+
+        // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says.
+        const bool send_retained =
+            options.retain_handling == protocol::RetainHandling::SendOnSubscribe ||
+            (options.retain_handling == protocol::RetainHandling::SendIfNewSubscription && is_new);
+        if (send_retained) {
+            for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
+                session::Delivery delivery;
+                delivery.qos = std::min(message->qos, options.qos);
+                delivery.retain = true;  // [MQTT-3.3.1-8]
+                delivery.message = std::move(message);
+                if (subscription_id) {
+                    delivery.subscription_ids.push_back(*subscription_id);
+                }
+                retained.push_back(std::move(delivery));
+            }
+        }
+    }
+    send(suback);
+    for (session::Delivery& delivery : retained) {
+        worker_.deliver(session_, std::move(delivery));
+    }
+}
+
+void ClientConnection::handle_unsubscribe(const protocol::Unsubscribe& unsubscribe) {
+    Router& router = worker_.context().router;
+    session::Session& state = session_->state;
+    protocol::Unsuback unsuback;
+    unsuback.packet_id = unsubscribe.packet_id;
+    for (const std::string& filter : unsubscribe.filters) {
+        const bool existed = router.unsubscribe(filter, session_);
+        state.subscriptions.erase(filter);
+        unsuback.reasons.push_back(existed ? ReasonCode::Success
+                                           : ReasonCode::NoSubscriptionExisted);
+    }
+    send(unsuback);
+}
+
+void ClientConnection::handle_disconnect(const protocol::Disconnect& disconnect) {
+    session::Session& state = session_->state;
+    if (const auto expiry = disconnect.properties.number(PropertyId::SessionExpiryInterval)) {
+        // [MQTT-3.14.2-2] a session that ends at disconnect cannot be revived here.
+        if (state.expiry_interval == 0 && *expiry != 0) {
+            fail(protocol::protocol_error("session expiry set on DISCONNECT after 0 at CONNECT"));
+            return;
+        }
+        state.expiry_interval = *expiry;
+    }
+    // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it.
+    const bool publish_will = disconnect.reason == ReasonCode::DisconnectWithWillMessage;
+    worker_.log().debug("{}: DISCONNECT ({})", describe(), protocol::to_string(disconnect.reason));
+    finish(publish_will);
+}
+
+}  // namespace petrel::broker

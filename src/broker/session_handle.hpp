@@ -1,0 +1,37 @@
+// A session as the broker holds it: the pure session state plus where it lives.
+//
+// Every session has a home worker, fixed for its life (chosen from its client id), and is
+// touched only on that worker's thread. Other workers reach it by posting to that worker,
+// so session state needs no lock, and a reconnecting client's connection is handed to the
+// session's home worker rather than the session being moved: messages already on their
+// way to the session can never be overtaken by newer ones.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "petrel/session/session.hpp"
+
+namespace petrel::broker {
+
+class ClientConnection;
+
+struct SessionHandle {
+    SessionHandle(std::string client_id, unsigned home, session::OutboundFlow::Limits limits)
+        : state(std::move(client_id), limits), home_worker(home) {}
+
+    session::Session state;
+    const unsigned home_worker;
+
+    // Home-worker only. The connection currently attached, if any.
+    ClientConnection* connection = nullptr;
+    // Home-worker only. Set when the session ended (clean start, expiry): deliveries that
+    // were already on their way are then dropped.
+    bool discarded = false;
+    // The client's Maximum Packet Size (v5), 0 when it set none.
+    std::uint32_t client_maximum_packet_size = 0;
+};
+using SessionHandlePtr = std::shared_ptr<SessionHandle>;
+
+}  // namespace petrel::broker

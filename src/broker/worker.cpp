@@ -1,0 +1,287 @@
+#include "worker.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "client_connection.hpp"
+
+namespace petrel::broker {
+
+Worker::Worker(unsigned index, BrokerContext& context)
+    : index_(index), context_(context), random_(std::random_device{}()) {}
+
+Worker::~Worker() {
+    join();
+    // Connections and sessions hold sockets and shared pointers into each other; drop the
+    // sessions' back-pointers first so nothing dangles while tearing down.
+    for (auto& [id, session] : sessions_) {
+        session->connection = nullptr;
+    }
+}
+
+void Worker::accept_from(net::Listener& listener) {
+    loop_.post([this, &listener] {
+        loop_.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
+                    [this, &listener](std::uint32_t) { accept_ready(listener); });
+    });
+}
+
+void Worker::start() {
+    outboxes_.resize(context_.workers.size());
+    loop_.every(std::chrono::seconds(1), [this] { tick(); });
+    thread_ = std::thread([this] { loop_.run(); });
+}
+
+void Worker::shut_down() {
+    loop_.post([this] {
+        shutting_down_ = true;
+        std::vector<ClientConnection*> open;
+        open.reserve(connections_.size());
+        for (auto& [raw, owned] : connections_) {
+            open.push_back(raw);
+        }
+        for (ClientConnection* connection : open) {
+            connection->disconnect(protocol::ReasonCode::ServerShuttingDown, false);
+        }
+        loop_.stop();
+    });
+}
+
+void Worker::join() {
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Worker::accept_ready(net::Listener& listener) {
+    // Bounded per wake-up so one busy listener cannot starve the connections already here.
+    for (int accepted = 0; accepted < 64; ++accepted) {
+        int error = 0;
+        std::optional<net::AcceptedSocket> socket = listener.accept(&error);
+        if (!socket) {
+            if (error != 0) {
+                log().warn("accept on {}:{} failed: {}", listener.address(), listener.port(),
+                           std::strerror(error));
+            }
+            return;
+        }
+        if (shutting_down_) {
+            ::close(socket->fd);
+            continue;
+        }
+        add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt);
+    }
+}
+
+void Worker::add_connection(int fd, std::string peer, std::string unread,
+                            std::optional<AcceptedConnect> connect) {
+    auto connection =
+        std::make_unique<ClientConnection>(*this, fd, std::move(peer), std::move(unread));
+    ClientConnection* raw = connection.get();
+    connections_.emplace(raw, std::move(connection));
+    if (connect) {
+        raw->complete_connect(std::move(*connect));
+    }
+}
+
+void Worker::retire(ClientConnection* connection) {
+    auto found = connections_.find(connection);
+    if (found == connections_.end()) {
+        return;
+    }
+    // Destroyed after the current batch: the caller may still be inside its own callback.
+    if (retired_.empty()) {
+        loop_.defer([this] { retired_.clear(); });
+    }
+    retired_.push_back(std::move(found->second));
+    connections_.erase(found);
+}
+
+void Worker::tick() {
+    const auto now = ClientConnection::Clock::now();
+    std::vector<ClientConnection*> open;
+    open.reserve(connections_.size());
+    for (auto& [raw, owned] : connections_) {
+        open.push_back(raw);
+    }
+    for (ClientConnection* connection : open) {
+        if (connections_.contains(connection)) {
+            connection->tick(now);
+        }
+    }
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        SessionHandlePtr session = it->second;
+        ++it;
+        if (session->connection == nullptr && session->state.expired(now)) {
+            log().info("session '{}' expired", session->state.client_id());
+            discard_session(session);
+        }
+    }
+}
+
+unsigned Worker::home_worker_for(const std::string& client_id) const {
+    return static_cast<unsigned>(std::hash<std::string>{}(client_id) % context_.workers.size());
+}
+
+std::string Worker::assign_client_id() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id = "petrel-";
+    std::uint64_t bits = random_();
+    for (int i = 0; i < 16; ++i, bits >>= 4) {
+        id.push_back(kHex[bits & 0xF]);
+    }
+    return id;
+}
+
+void Worker::hand_over(int fd, std::string peer, std::string unread, AcceptedConnect connect,
+                       unsigned home) {
+    context_.workers[home]->adopt(fd, std::move(peer), std::move(unread), std::move(connect));
+}
+
+void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect) {
+    // std::function needs a copyable callable; the CONNECT travels in a shared box.
+    auto box = std::make_shared<AcceptedConnect>(std::move(connect));
+    loop_.post([this, fd, peer = std::move(peer), unread = std::move(unread), box]() mutable {
+        if (shutting_down_) {
+            ::close(fd);
+            return;
+        }
+        add_connection(fd, std::move(peer), std::move(unread), std::move(*box));
+    });
+}
+
+std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& connection,
+                                                         const protocol::Connect& connect) {
+    const std::string& client_id = connect.client_id;
+    auto found = sessions_.find(client_id);
+    if (found != sessions_.end() && found->second->connection != nullptr) {
+        // [MQTT-3.1.4-3] session takeover: the older connection is closed first.
+        ClientConnection* older = found->second->connection;
+        log().info("{}: taken over by a new connection from {}", older->peer(), connection.peer());
+        older->disconnect(protocol::ReasonCode::SessionTakenOver);
+        found = sessions_.find(client_id);  // it may have ended with its connection
+    }
+    const bool clean_start = connect.clean_start;
+    if (found != sessions_.end() && clean_start) {
+        discard_session(found->second);
+        found = sessions_.end();
+    }
+    bool present = false;
+    SessionHandlePtr session;
+    if (found != sessions_.end()) {
+        session = found->second;
+        present = true;
+    } else {
+        session = std::make_shared<SessionHandle>(
+            client_id, index_,
+            session::OutboundFlow::Limits{context_.config.max_inflight_messages,
+                                          context_.config.max_queued_messages});
+        sessions_.emplace(client_id, session);
+    }
+    session->connection = &connection;
+    session->state.on_connection_attached();
+    return {session, present};
+}
+
+void Worker::detach_session(ClientConnection& connection, bool publish_will_now) {
+    const SessionHandlePtr& session = connection.session();
+    if (!session || session->connection != &connection) {
+        return;
+    }
+    session->connection = nullptr;
+    if (publish_will_now) {
+        publish_will(session);
+    }
+    session->state.will.reset();
+    session->state.on_connection_lost(ClientConnection::Clock::now());
+    if (session->state.expiry_interval == 0) {
+        discard_session(session);
+    }
+}
+
+void Worker::publish_will(const SessionHandlePtr& session) {
+    if (!session->state.will) {
+        return;
+    }
+    const protocol::Will& will = *session->state.will;
+    auto message = std::make_shared<session::Message>();
+    message->topic = will.topic;
+    message->payload = will.payload;
+    message->qos = will.qos;
+    message->retain = will.retain;
+    message->properties = will.properties;
+    message->properties.remove(protocol::PropertyId::WillDelayInterval);
+    message->publisher = session->state.client_id();
+    log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
+    publish(message);
+}
+
+void Worker::discard_session(const SessionHandlePtr& session) {
+    for (const auto& [filter, record] : session->state.subscriptions) {
+        context_.router.unsubscribe(filter, session);
+    }
+    session->state.subscriptions.clear();
+    session->discarded = true;
+    auto found = sessions_.find(session->state.client_id());
+    if (found != sessions_.end() && found->second == session) {
+        sessions_.erase(found);
+    }
+}
+
+void Worker::publish(const session::MessagePtr& message) {
+    if (message->retain) {
+        context_.router.retain(message);
+    }
+    routed_.clear();
+    context_.router.match(message, routed_);
+    for (RoutedDelivery& routed : routed_) {
+        const unsigned home = routed.target->home_worker;
+        if (home == index_) {
+            deliver(routed.target, std::move(routed.delivery));
+        } else {
+            outboxes_[home].push_back(std::move(routed));
+            if (!outbox_flush_scheduled_) {
+                outbox_flush_scheduled_ = true;
+                loop_.defer([this] { flush_outboxes(); });
+            }
+        }
+    }
+    routed_.clear();
+}
+
+void Worker::flush_outboxes() {
+    outbox_flush_scheduled_ = false;
+    for (unsigned home = 0; home < outboxes_.size(); ++home) {
+        if (!outboxes_[home].empty()) {
+            context_.workers[home]->post_deliveries(std::move(outboxes_[home]));
+            outboxes_[home].clear();
+        }
+    }
+}
+
+void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
+    auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
+    loop_.post([this, box] {
+        for (RoutedDelivery& routed : *box) {
+            deliver(routed.target, std::move(routed.delivery));
+        }
+    });
+}
+
+void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery) {
+    if (target->discarded) {
+        return;
+    }
+    ClientConnection* connection = target->connection;
+    std::vector<session::OutboundPacket> ready =
+        target->state.outbound().offer(std::move(delivery), connection != nullptr);
+    if (connection != nullptr && !ready.empty()) {
+        connection->send_outbound(ready);
+    }
+}
+
+}  // namespace petrel::broker
