@@ -1,6 +1,11 @@
 // Topic names and topic filters (spec 4.7): validation and the $share/{group}/ prefix.
+//
+// The protocol edge calls these on every PUBLISH topic and SUBSCRIBE filter before anything
+// reaches the trie, which trusts its input. matches() is the slow, obviously-correct
+// reference against which the trie and the retained tree are tested.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -22,7 +27,9 @@ struct SharedFilter {
     std::string_view group;
     std::string_view filter;
 };
-// Splits "$share/group/filter"; nullopt when `filter` is not a shared subscription.
+// Splits "$share/group/filter"; nullopt when `filter` is not a shared subscription (does not
+// start with "$share/" followed by a group and another '/'). It only splits: whether the
+// group and the filter are valid is is_valid_topic_filter's job. The views point into `filter`.
 std::optional<SharedFilter> parse_shared(std::string_view filter);
 
 // Counts the levels of a topic or filter ("a/b" has 2, "" has 1).
@@ -30,7 +37,8 @@ std::size_t level_count(std::string_view topic);
 
 // Whether `filter` matches `topic` (no $share prefix), by the rules of 4.7 including
 // [MQTT-4.7.2-1]: a filter starting with a wildcard does not match a '$' topic.
-// A slow reference used by tests and by the retained tree's filter walk.
+// A slow, obviously-correct reference: the trie and the retained tree walk their own
+// structures and are cross-checked against it in tests.
 bool matches(std::string_view filter, std::string_view topic);
 
 }  // namespace petrel::topic
