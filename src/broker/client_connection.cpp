@@ -144,6 +144,38 @@ void ClientConnection::send(const protocol::Packet& packet) {
     stream_->send(encode_buffer_);
 }
 
+namespace {
+
+protocol::Publish make_publish(const session::OutboundPacket& packet,
+                               protocol::ProtocolVersion version) {
+    const session::Delivery& delivery = packet.delivery;
+    const session::Message& message = *delivery.message;
+    protocol::Publish publish;
+    publish.dup = packet.dup;
+    publish.qos = delivery.qos;
+    publish.retain = delivery.retain;
+    publish.topic = message.topic;
+    publish.packet_id = packet.packet_id;
+    publish.payload = message.payload;
+    if (version == ProtocolVersion::V5) {
+        publish.properties = message.properties;
+        for (std::uint32_t id : delivery.subscription_ids) {
+            publish.properties.add_number(protocol::PropertyId::SubscriptionIdentifier, id);
+        }
+    }
+    return publish;
+}
+
+}  // namespace
+
+std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
+                                           protocol::ProtocolVersion version) {
+    const session::OutboundPacket packet{
+        session::OutboundPacket::Kind::Publish,
+        delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, delivery};
+    return protocol::encoded_size(make_publish(packet, version), version);
+}
+
 void ClientConnection::send_outbound(const std::vector<session::OutboundPacket>& packets) {
     if (phase_ != Phase::Connected) {
         return;
@@ -153,27 +185,13 @@ void ClientConnection::send_outbound(const std::vector<session::OutboundPacket>&
             send(protocol::Pubrel{packet.packet_id, ReasonCode::Success, {}});
             continue;
         }
-        const session::Delivery& delivery = packet.delivery;
-        const session::Message& message = *delivery.message;
-        protocol::Publish publish;
-        publish.dup = packet.dup;
-        publish.qos = delivery.qos;
-        publish.retain = delivery.retain;
-        publish.topic = message.topic;
-        publish.packet_id = packet.packet_id;
-        publish.payload = message.payload;
-        if (version_ == ProtocolVersion::V5) {
-            publish.properties = message.properties;
-            for (std::uint32_t id : delivery.subscription_ids) {
-                publish.properties.add_number(protocol::PropertyId::SubscriptionIdentifier, id);
-            }
-        }
         // Header per subscriber, payload shared by all of them.
+        const protocol::Publish publish = make_publish(packet, version_);
         encode_buffer_.clear();
         protocol::encode_publish_header(publish, version_, encode_buffer_);
         stream_->send(encode_buffer_);
-        if (!message.payload->empty()) {
-            stream_->send_shared(message.payload);
+        if (!publish.payload->empty()) {
+            stream_->send_shared(publish.payload);
         }
     }
 }

@@ -40,6 +40,10 @@ class ClientConnection {
     // The will is published unless the broker is shutting down.
     void disconnect(protocol::ReasonCode reason, bool publish_will = true);
 
+    // Encoded size of the PUBLISH that would carry `delivery` to a client of `version`.
+    static std::size_t publish_size(const session::Delivery& delivery,
+                                    protocol::ProtocolVersion version);
+
     const std::string& client_id() const;
     const std::string& peer() const { return peer_; }
     protocol::ProtocolVersion version() const { return version_; }

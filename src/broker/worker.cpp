@@ -276,9 +276,25 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
     if (target->discarded) {
         return;
     }
+    session::OutboundFlow& outbound = target->state.outbound();
+    if (target->client_maximum_packet_size > 0 &&
+        ClientConnection::publish_size(delivery, target->state.version) >
+            target->client_maximum_packet_size) {
+        outbound.count_too_large();
+        log().debug("client '{}': message on '{}' exceeds its maximum packet size, dropped",
+                    target->state.client_id(), delivery.message->topic);
+        return;
+    }
     ClientConnection* connection = target->connection;
+    const std::uint64_t dropped_before = outbound.counters().dropped_queue_full;
     std::vector<session::OutboundPacket> ready =
-        target->state.outbound().offer(std::move(delivery), connection != nullptr);
+        outbound.offer(std::move(delivery), connection != nullptr);
+    const std::uint64_t dropped = outbound.counters().dropped_queue_full;
+    if (dropped != dropped_before && (dropped & (dropped - 1)) == 0) {
+        // Logged at 1, 2, 4, 8 … drops: visible without flooding the log.
+        log().warn("client '{}': queue full ({} messages), {} message(s) dropped so far",
+                   target->state.client_id(), outbound.queued_count(), dropped);
+    }
     if (connection != nullptr && !ready.empty()) {
         connection->send_outbound(ready);
     }

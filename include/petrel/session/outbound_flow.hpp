@@ -44,6 +44,7 @@ struct OutboundPacket {
 struct OutboundCounters {
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_qos0_offline = 0;
+    std::uint64_t dropped_too_large = 0;  // over the client's Maximum Packet Size
 };
 
 struct OutboundLimits {
@@ -95,6 +96,9 @@ class OutboundFlow {
     const std::list<InflightMessage>& inflight() const { return inflight_; }
     const std::deque<Delivery>& queued() const { return queue_; }
     const OutboundCounters& counters() const { return counters_; }
+    // A message the client could not accept (larger than its Maximum Packet Size) is
+    // dropped before it takes a packet id [MQTT-3.1.2-25]; counted here.
+    void count_too_large() { ++counters_.dropped_too_large; }
 
     // Restores persisted state (used by the store on recovery).
     void restore_inflight(InflightMessage message);
