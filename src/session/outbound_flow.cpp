@@ -41,6 +41,9 @@ std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online) 
         }
         return out;
     }
+    if (online) {
+        fill_window(out);  // room freed since the last offer goes to older messages first
+    }
     if (online && queue_.empty() && inflight_.size() < window_) {
         out.push_back(start_flight(std::move(delivery)));
         return out;
