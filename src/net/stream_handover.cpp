@@ -8,17 +8,8 @@ namespace petrel::net {
 
 Stream::Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread)
     : Stream(loop, fd, std::move(peer), std::move(callbacks)) {
-    if (unread.empty()) {
-        return;
-    }
     input_ = std::move(unread);
-    loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
-        if (alive.expired() || fd_ < 0 || reading_paused_ || closing_ || input_.empty() ||
-            !callbacks_.on_data) {
-            return;
-        }
-        callbacks_.on_data(input_);
-    });
+    redeliver_input();
 }
 
 int Stream::release(std::string& unread) {
@@ -33,7 +24,9 @@ int Stream::release(std::string& unread) {
     unread = std::move(input_);
     input_.clear();
     output_.clear();
-    fd_ = -1;
+    want_write_ = false;
+    interest_ = 0;
+    fd_ = -1;  // pending deferred flushes and linger timers see a closed stream
     return fd;
 }
 

@@ -14,7 +14,7 @@ struct AcceptedSocket {
 };
 
 class Listener {
-public:
+  public:
     // Binds and listens (non-blocking, SO_REUSEADDR). Port 0 picks an ephemeral port.
     // Throws std::system_error naming the address on failure (a start-up error).
     Listener(const std::string& address, std::uint16_t port, int backlog = 1024);
@@ -32,7 +32,7 @@ public:
     // accept failed transiently (ECONNABORTED, EMFILE …; `error` then holds errno).
     std::optional<AcceptedSocket> accept(int* error = nullptr);
 
-private:
+  private:
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::string address_;

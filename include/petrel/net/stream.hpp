@@ -114,6 +114,7 @@ class Stream {
     void flush();
     void update_interest();
     void start_watching();
+    void redeliver_input();
     void finish(std::error_code error);
     std::uint32_t wanted_events() const;
 
