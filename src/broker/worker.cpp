@@ -24,10 +24,12 @@ Worker::~Worker() {
 }
 
 void Worker::accept_from(net::Listener& listener) {
-    loop_.post([this, &listener] {
-        loop_.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
-                    [this, &listener](std::uint32_t) { accept_ready(listener); });
-    });
+    loop_.post([this, &listener] { watch_listener(listener); });
+}
+
+void Worker::watch_listener(net::Listener& listener) {
+    loop_.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
+                [this, &listener](std::uint32_t) { accept_ready(listener); });
 }
 
 void Worker::start() {
@@ -63,9 +65,20 @@ void Worker::accept_ready(net::Listener& listener) {
         int error = 0;
         std::optional<net::AcceptedSocket> socket = listener.accept(&error);
         if (!socket) {
-            if (error != 0) {
-                log().warn("accept on {}:{} failed: {}", listener.address(), listener.port(),
-                           std::strerror(error));
+            if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+                // Out of descriptors or memory: the listener stays readable, so watching it
+                // now would spin. Step back for a moment and let connections close.
+                log().warn("accept on {}:{} failed: {}; pausing accepts for 100 ms",
+                           listener.address(), listener.port(), std::strerror(error));
+                loop_.unwatch(listener.fd());
+                loop_.after(std::chrono::milliseconds(100), [this, &listener] {
+                    if (!shutting_down_) {
+                        watch_listener(listener);
+                    }
+                });
+            } else if (error != 0) {
+                log().debug("accept on {}:{} failed: {}", listener.address(), listener.port(),
+                            std::strerror(error));
             }
             return;
         }

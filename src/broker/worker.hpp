@@ -81,6 +81,7 @@ class Worker {
     void adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect);
 
   private:
+    void watch_listener(net::Listener& listener);
     void accept_ready(net::Listener& listener);
     void add_connection(int fd, std::string peer, std::string unread,
                         std::optional<AcceptedConnect> connect);
