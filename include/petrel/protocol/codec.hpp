@@ -54,7 +54,10 @@ Result<Packet> decode(ByteView packet, ProtocolVersion version);
 // answer an unsupported version in a form the client understands.
 std::optional<std::uint8_t> peek_connect_level(ByteView packet);
 
-// Appends the encoded packet to `out`.
+// Appends the encoded packet to `out`. A CONNECT is written by the rules of its own
+// `Connect::version` (protocol name, level, properties), mirroring decode(); every other
+// packet by the rules of `version`. Strings and binary data longer than 65,535 bytes and
+// bodies longer than kMaxRemainingLength cannot be represented: the caller keeps within them.
 void encode(const Packet& packet, ProtocolVersion version, std::string& out);
 
 // Appends a PUBLISH without its payload: the fixed header (whose remaining length counts
