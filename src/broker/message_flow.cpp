@@ -36,6 +36,11 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
         fail(protocol::Error{ReasonCode::TopicAliasInvalid, "topic alias not allowed"});
         return;
     }
+    if (publish.properties.contains(PropertyId::SubscriptionIdentifier)) {
+        // [MQTT-3.3.4-6] only a server puts Subscription Identifiers in a PUBLISH.
+        fail(protocol::protocol_error("subscription identifier in a client's PUBLISH"));
+        return;
+    }
     if (!topic::is_valid_topic_name(publish.topic)) {
         fail(protocol::Error{ReasonCode::TopicNameInvalid, "invalid topic name in PUBLISH"});
         return;
