@@ -40,6 +40,16 @@ void ClientConnection::on_data(std::string& input) {
         const protocol::ByteView rest(
             reinterpret_cast<const std::uint8_t*>(input.data()) + consumed,
             input.size() - consumed);
+        if (phase_ == Phase::AwaitingConnect &&
+            static_cast<protocol::PacketType>(rest[0] >> 4) != protocol::PacketType::Connect) {
+            // [MQTT-3.1.0-1] the first packet must be CONNECT: no need to wait for the
+            // rest of whatever this is (an HTTP request, say).
+            worker_.log().info(
+                "{}: sent {} before CONNECT, closing", describe(),
+                protocol::to_string(static_cast<protocol::PacketType>(rest[0] >> 4)));
+            finish(false);
+            break;
+        }
         const protocol::FrameResult framed = protocol::frame(rest);
         if (framed.status == protocol::FrameStatus::Malformed) {
             fail(protocol::malformed("invalid fixed header"));
@@ -55,14 +65,6 @@ void ClientConnection::on_data(std::string& input) {
         }
         const protocol::ByteView packet_bytes = rest.first(framed.frame.total_length());
         consumed += packet_bytes.size();
-        if (phase_ == Phase::AwaitingConnect &&
-            framed.frame.type() != protocol::PacketType::Connect) {
-            // [MQTT-3.1.0-1] the first packet must be CONNECT.
-            worker_.log().info("{}: sent {} before CONNECT, closing", describe(),
-                               protocol::to_string(framed.frame.type()));
-            finish(false);
-            break;
-        }
         protocol::Result<protocol::Packet> decoded = protocol::decode(packet_bytes, version_);
         if (!decoded) {
             if (phase_ == Phase::AwaitingConnect) {
