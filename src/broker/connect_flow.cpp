@@ -113,12 +113,13 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         connack.properties.add_number(PropertyId::SharedSubscriptionAvailable, 0);
     }
     send(connack);
-    worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{})", describe(),
+    worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{}) on worker {}",
+                       describe(),
                        version_ == ProtocolVersion::V5     ? "5.0"
                        : version_ == ProtocolVersion::V311 ? "3.1.1"
                                                            : "3.1",
-                       connect.clean_start, keep_alive_seconds_,
-                       present ? ", session resumed" : "");
+                       connect.clean_start, keep_alive_seconds_, present ? ", session resumed" : "",
+                       worker_.index());
     // [MQTT-4.4.0-1] resend what was in flight, then what queued while away.
     send_outbound(state.outbound().resume());
 }
