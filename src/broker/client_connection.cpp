@@ -109,7 +109,7 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
             if constexpr (std::is_same_v<T, protocol::Connect>) {
                 fail(protocol::protocol_error("second CONNECT"));  // [MQTT-3.1.0-2]
             } else if constexpr (std::is_same_v<T, protocol::Publish>) {
-                handle_publish(std::move(p));
+                handle_publish(std::forward<decltype(p)>(p));
             } else if constexpr (std::is_same_v<T, protocol::Puback>) {
                 handle_puback(p);
             } else if constexpr (std::is_same_v<T, protocol::Pubrec>) {

@@ -129,7 +129,10 @@ class RetainedTree {
         detail::SmallStack<Frame, 32> pending;
         pending.push({start, LevelCursor(filter)});
         while (!pending.empty()) {
-            auto [node, levels] = pending.pop();
+            // Not a structured binding: clang 14 cannot capture one in the lambda below.
+            Frame frame = pending.pop();
+            const Node* node = frame.node;
+            LevelCursor& levels = frame.levels;
             if (levels.done()) {
                 if (node->entry) {
                     visit(std::string_view(node->entry->topic), std::as_const(node->entry->value));

@@ -1,0 +1,115 @@
+// Keep-alive (spec 3.1.2.10) and the CONNECT timeout: a silent client is dropped after
+// 1.5 x its keep-alive (v5: DISCONNECT 0x8D first), any packet keeps it alive, keep-alive 0
+// disables the check, and a socket that never sends CONNECT is closed.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "support/broker_process.hpp"
+#include "support/raw_bytes.hpp"
+#include "support/raw_client.hpp"
+#include "support/versions.hpp"
+
+namespace petrel::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using protocol::PropertyId;
+
+class KeepAliveTest : public ::testing::TestWithParam<ProtocolVersion> {
+  protected:
+    ProtocolVersion version() const { return GetParam(); }
+    BrokerProcess broker_;
+};
+
+TEST_P(KeepAliveTest, SilentClientIsDroppedAfterOneAndAHalfKeepAlives) {
+    RawClient client(broker_.port(), version());
+    const auto started = Clock::now();
+    ASSERT_TRUE(client.connect("silent", true, /*keep_alive=*/2));
+    if (is_v5(version())) {
+        auto disconnect = client.expect<protocol::Disconnect>(6s);
+        ASSERT_TRUE(disconnect);
+        EXPECT_EQ(disconnect->reason, ReasonCode::KeepAliveTimeout);
+    }
+    ASSERT_TRUE(client.wait_closed(6s));
+    // [MQTT-3.1.2-24] not before 1.5 x 2 s (allowing for timer granularity), and soon after.
+    const auto elapsed = Clock::now() - started;
+    EXPECT_GE(elapsed, 2500ms);
+    EXPECT_LE(elapsed, 4500ms);
+}
+
+TEST_P(KeepAliveTest, PingreqKeepsTheConnectionAlive) {
+    RawClient client(broker_.port(), version());
+    ASSERT_TRUE(client.connect("pinger", true, /*keep_alive=*/1));
+    const auto until = Clock::now() + 3s;
+    while (Clock::now() < until) {
+        ASSERT_TRUE(client.send(protocol::Pingreq{}));
+        ASSERT_TRUE(client.expect<protocol::Pingresp>());  // [MQTT-3.12.4-1]
+        std::this_thread::sleep_for(400ms);
+    }
+    EXPECT_FALSE(client.closed());
+}
+
+TEST_P(KeepAliveTest, AnyPacketKeepsTheConnectionAlive) {
+    RawClient client(broker_.port(), version());
+    ASSERT_TRUE(client.connect("chatty", true, /*keep_alive=*/1));
+    const auto until = Clock::now() + 3s;
+    while (Clock::now() < until) {
+        ASSERT_TRUE(client.publish("keepalive/chatter", "tick", 1));
+        std::this_thread::sleep_for(400ms);
+    }
+    client.expect_nothing(50ms);
+    EXPECT_FALSE(client.closed());
+}
+
+TEST_P(KeepAliveTest, ZeroDisablesTheCheck) {
+    RawClient client(broker_.port(), version());
+    ASSERT_TRUE(client.connect("no-keepalive", true, /*keep_alive=*/0));
+    client.expect_nothing(2500ms);
+    EXPECT_FALSE(client.closed());
+    ASSERT_TRUE(client.send(protocol::Pingreq{}));
+    EXPECT_TRUE(client.expect<protocol::Pingresp>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, KeepAliveTest, both_versions(), VersionParamName{});
+
+TEST(ConnectTimeoutTest, SocketWithoutConnectIsClosedByDefault) {
+    BrokerProcess broker;
+    RawClient client(broker.port());
+    const auto started = Clock::now();
+    // The documented default is 10 s; allow scheduling slack.
+    EXPECT_TRUE(client.wait_closed(12500ms));
+    EXPECT_GE(Clock::now() - started, 5s) << "closed far earlier than the 10 s default";
+}
+
+TEST(ConnectTimeoutTest, ConfiguredTimeoutAppliesToAPartialConnect) {
+    BrokerProcess broker("connect_timeout 1\n");
+    RawClient silent(broker.port());
+    RawClient partial(broker.port());
+    const std::string connect = connect_bytes("MQTT", 4, "slow-loris");
+    ASSERT_TRUE(partial.send_raw(connect.substr(0, 5)));  // never finished
+    EXPECT_TRUE(silent.wait_closed(3s));
+    EXPECT_TRUE(partial.wait_closed(3s));
+    // A client that connects in time is not affected.
+    RawClient prompt(broker.port());
+    ASSERT_TRUE(prompt.connect("prompt", true, 60));
+    prompt.expect_nothing(1500ms);
+    EXPECT_FALSE(prompt.closed());
+}
+
+TEST(KeepAliveV5Test, ServerKeepAliveCapsTheClientsValue) {
+    BrokerProcess broker("max_keepalive 10\n");
+    RawClient client(broker.port(), ProtocolVersion::V5);
+    auto connack = client.connect("long-keepalive", true, 100);
+    ASSERT_TRUE(connack);
+    EXPECT_EQ(connack->reason, ReasonCode::Success);
+    // v5 3.2.2.3.14: the server's keep-alive replaces the client's.
+    EXPECT_EQ(connack->properties.number(PropertyId::ServerKeepAlive),
+              std::optional<std::uint32_t>{10});
+}
+
+}  // namespace
+}  // namespace petrel::test
