@@ -1,0 +1,250 @@
+// LmdbStore: the writer thread, group commit, map growth and out-of-space handling.
+#include "petrel/store/lmdb_store.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <thread>
+
+#include "lmdb_apply.hpp"
+#include "lmdb_read.hpp"
+#include "lmdb_support.hpp"
+
+namespace petrel::store {
+
+namespace {
+
+constexpr std::size_t kPageSize = 4096;
+
+struct Pending {
+    WriteBatch batch;
+    Store::Done done;
+};
+
+// One attempt at a transaction: rc is the MDB code or errno that stopped it (0 with a
+// non-empty error is a rule the batch broke).
+struct Attempt {
+    int rc = 0;
+    std::string error;
+    bool ok() const { return rc == 0 && error.empty(); }
+};
+
+CommitResult to_result(const Attempt& a) {
+    if (a.ok()) {
+        return {};
+    }
+    const bool no_space = a.rc == MDB_MAP_FULL || a.rc == ENOSPC;
+    return CommitResult{false, no_space, a.error};
+}
+
+}  // namespace
+
+struct LmdbStore::Impl {
+    explicit Impl(LmdbOptions o)
+        : options(std::move(o)),
+          env(options.directory, {.map_size = round_up(options.map_size), .sync = options.sync}),
+          writer([this] { run(); }) {}
+
+    static std::size_t round_up(std::size_t size) {
+        return std::max(kPageSize, (size + kPageSize - 1) / kPageSize * kPageSize);
+    }
+
+    void run();
+    void commit_group(std::vector<Pending>& group);
+    CommitResult commit_with_growth(std::span<Pending> batches);
+    Attempt attempt(std::span<Pending> batches);
+    bool grow();
+    void sync_to_disk();
+
+    const LmdbOptions options;
+    lmdb::Env env;
+    // mdb_env_set_mapsize is only legal with no transaction active in the process: the
+    // writer holds this exclusively to resize, readers (load, counts) hold it shared.
+    std::shared_mutex resize_mutex;
+
+    std::mutex mutex;  // guards the fields below
+    std::condition_variable wake_writer;
+    std::condition_variable progress;
+    std::vector<Pending> queue;
+    std::uint64_t submitted = 0;
+    std::uint64_t committed = 0;  // batches finished (ok or failed), in submit order
+    std::uint64_t durable = 0;    // batches known to be on disk
+    std::uint64_t transactions = 0;
+    bool sync_requested = false;
+    bool stopping = false;
+
+    std::thread writer;  // last: starts once everything above exists
+};
+
+LmdbStore::LmdbStore(LmdbOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+LmdbStore::~LmdbStore() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+    }
+    impl_->wake_writer.notify_one();
+    impl_->writer.join();
+}
+
+void LmdbStore::submit(WriteBatch batch, Done done) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->queue.push_back(Pending{std::move(batch), std::move(done)});
+        ++impl_->submitted;
+    }
+    impl_->wake_writer.notify_one();
+}
+
+void LmdbStore::flush() {
+    std::unique_lock lock(impl_->mutex);
+    const auto target = impl_->submitted;
+    impl_->sync_requested = true;
+    impl_->wake_writer.notify_one();
+    impl_->progress.wait(lock, [&] { return impl_->durable >= target; });
+}
+
+std::uint64_t LmdbStore::transactions_committed() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->transactions;
+}
+
+std::size_t LmdbStore::map_size() const {
+    return impl_->env.map_size();
+}
+
+Snapshot LmdbStore::load() {
+    std::shared_lock lock(impl_->resize_mutex);
+    try {
+        lmdb::Txn txn(impl_->env.get(), true);
+        return lmdb::read_snapshot(txn.get(), impl_->env.dbs(), nullptr);
+    } catch (const lmdb::TxnFailure& f) {
+        throw StoreError("cannot read store: " + f.what);
+    }
+}
+
+StoreCounts LmdbStore::counts() {
+    std::shared_lock lock(impl_->resize_mutex);
+    try {
+        lmdb::Txn txn(impl_->env.get(), true);
+        return lmdb::read_counts(txn.get(), impl_->env.dbs());
+    } catch (const lmdb::TxnFailure&) {
+        return {};  // counts feed metrics only; load() and check() report read failures
+    }
+}
+
+void LmdbStore::Impl::run() {
+    using Clock = std::chrono::steady_clock;
+    auto next_sync = Clock::now() + options.batch_interval;
+    for (;;) {
+        std::vector<Pending> group;
+        bool stop = false;
+        bool want_sync = false;
+        {
+            std::unique_lock lock(mutex);
+            auto ready = [&] { return stopping || sync_requested || !queue.empty(); };
+            if (options.sync) {
+                wake_writer.wait(lock, ready);
+            } else {
+                wake_writer.wait_until(lock, next_sync, ready);
+            }
+            group.swap(queue);
+            stop = stopping && group.empty();
+            want_sync = sync_requested || stop;
+            sync_requested = false;
+        }
+        if (!group.empty()) {
+            commit_group(group);
+        }
+        bool synced = options.sync;  // a sync commit is durable at once
+        if (!options.sync && (want_sync || Clock::now() >= next_sync)) {
+            sync_to_disk();
+            next_sync = Clock::now() + options.batch_interval;
+            synced = true;
+        }
+        {
+            std::lock_guard lock(mutex);
+            committed += group.size();
+            if (synced) {
+                durable = committed;
+            }
+        }
+        progress.notify_all();
+        if (stop) {
+            return;
+        }
+    }
+}
+
+void LmdbStore::Impl::sync_to_disk() {
+    // A failed sync leaves commits in the page cache; the next interval tries again.
+    mdb_env_sync(env.get(), 1);
+}
+
+// One transaction for the whole group; if it fails, each batch alone, so that one bad or
+// oversized batch fails by itself and the others still commit.
+void LmdbStore::Impl::commit_group(std::vector<Pending>& group) {
+    std::vector<CommitResult> results(group.size());
+    const CommitResult all = commit_with_growth(group);
+    if (all.ok || group.size() == 1) {
+        std::fill(results.begin(), results.end(), all);
+    } else {
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            results[i] = commit_with_growth(std::span(&group[i], 1));
+        }
+    }
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        if (group[i].done) {
+            group[i].done(std::move(results[i]));
+        }
+    }
+}
+
+CommitResult LmdbStore::Impl::commit_with_growth(std::span<Pending> batches) {
+    for (;;) {
+        Attempt a = attempt(batches);
+        if (a.rc == MDB_MAP_FULL && grow()) {
+            continue;  // the aborted transaction left nothing behind: replay it whole
+        }
+        return to_result(a);
+    }
+}
+
+Attempt LmdbStore::Impl::attempt(std::span<Pending> batches) {
+    try {
+        lmdb::Txn txn(env.get(), false);
+        lmdb::BatchApplier applier(txn.get(), env.dbs());
+        for (const Pending& p : batches) {
+            applier.apply(p.batch);
+        }
+        const int rc = txn.commit();
+        if (rc != 0) {
+            return Attempt{rc, "commit failed: " + lmdb::error_text(rc)};
+        }
+    } catch (const lmdb::TxnFailure& f) {
+        return Attempt{f.rc, f.what};
+    }
+    std::lock_guard lock(mutex);
+    ++transactions;
+    return {};
+}
+
+bool LmdbStore::Impl::grow() {
+    const std::size_t current = env.map_size();
+    const std::size_t limit = options.max_map_size == 0
+                                  ? std::numeric_limits<std::size_t>::max()
+                                  : options.max_map_size / kPageSize * kPageSize;
+    if (current >= limit) {
+        return false;
+    }
+    const std::size_t next = current > limit / 2 ? limit : current * 2;
+    std::unique_lock lock(resize_mutex);
+    return mdb_env_set_mapsize(env.get(), next) == 0;
+}
+
+}  // namespace petrel::store

@@ -1,0 +1,275 @@
+// LMDB environment, schema check and small wrappers; see lmdb_support.hpp.
+#include "lmdb_support.hpp"
+
+#include <cerrno>
+#include <cstdio>
+
+#include "petrel/store/record_codec.hpp"
+#include "petrel/store/store.hpp"
+
+namespace petrel::store::lmdb {
+
+namespace {
+
+MDB_val to_val(std::string_view s) {
+    return MDB_val{s.size(), const_cast<char*>(s.data())};  // LMDB does not write keys
+}
+
+std::string where(const std::filesystem::path& directory) {
+    return "store '" + directory.string() + "': ";
+}
+
+std::uint32_t decode_u32(std::string_view bytes) {
+    std::uint32_t v = 0;
+    for (char c : bytes) {
+        v = (v << 8) | static_cast<std::uint8_t>(c);
+    }
+    return v;
+}
+
+}  // namespace
+
+std::string error_text(int rc) {
+    return mdb_strerror(rc);
+}
+
+std::string describe_key(std::string_view key) {
+    std::string out;
+    char hex[4];
+    for (std::size_t i = 0; i < key.size() && i < 24; ++i) {
+        std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(key[i]));
+        out += hex;
+    }
+    if (key.size() > 24) {
+        out += "...";
+    }
+    return out;
+}
+
+std::string_view view(const MDB_val& v) {
+    return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+Env::Env(const std::filesystem::path& directory, Options options) {
+    std::error_code ec;
+    if (!options.read_only) {
+        std::filesystem::create_directories(directory, ec);
+        if (ec) {
+            throw StoreError(where(directory) + "cannot create directory: " + ec.message());
+        }
+    } else if (!std::filesystem::is_directory(directory, ec)) {
+        throw StoreError(where(directory) + "no such directory");
+    }
+    int rc = mdb_env_create(&env_);
+    if (rc != 0) {
+        throw StoreError(where(directory) + error_text(rc));
+    }
+    mdb_env_set_maxdbs(env_, 16);
+    if (options.map_size != 0) {
+        mdb_env_set_mapsize(env_, options.map_size);
+    }
+    // MDB_NOTLS: read transactions are begun by whichever thread calls load()/counts().
+    unsigned flags = MDB_NOTLS;
+    if (!options.sync) {
+        flags |= MDB_NOSYNC;
+    }
+    if (options.read_only) {
+        flags |= MDB_RDONLY;
+    }
+    rc = mdb_env_open(env_, directory.c_str(), flags, 0640);
+    if (rc != 0) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        throw StoreError(where(directory) + "cannot open LMDB environment: " + error_text(rc));
+    }
+    try {
+        open_databases(directory, options.read_only);
+    } catch (...) {
+        mdb_env_close(env_);
+        env_ = nullptr;
+        throw;
+    }
+}
+
+Env::~Env() {
+    if (env_ != nullptr) {
+        mdb_env_close(env_);
+    }
+}
+
+std::size_t Env::map_size() const {
+    MDB_envinfo info{};
+    mdb_env_info(env_, &info);
+    return info.me_mapsize;
+}
+
+void Env::open_databases(const std::filesystem::path& directory, bool read_only) {
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
+    if (rc != 0) {
+        throw StoreError(where(directory) + error_text(rc));
+    }
+    auto fail = [&](const std::string& message) {
+        mdb_txn_abort(txn);
+        throw StoreError(where(directory) + message);
+    };
+    // Named databases are records of the unnamed main database: none means a fresh store.
+    MDB_dbi main = 0;
+    MDB_stat stat{};
+    if (mdb_dbi_open(txn, nullptr, 0, &main) != 0 || mdb_stat(txn, main, &stat) != 0) {
+        fail("cannot read the main database");
+    }
+    const bool fresh = stat.ms_entries == 0;
+    if (fresh && read_only) {
+        fail("empty: not a Petrel store");
+    }
+    const unsigned create = fresh ? MDB_CREATE : 0;
+    auto open = [&](const char* name, MDB_dbi& dbi) {
+        rc = mdb_dbi_open(txn, name, create, &dbi);
+        if (rc != 0) {
+            fail(std::string("cannot open database '") + name + "': " + error_text(rc) +
+                 " (not a Petrel store, or written by another version)");
+        }
+    };
+    open("meta", dbs_.meta);
+    if (fresh) {
+        const std::string version = codec::encode_u64(kSchemaVersion).substr(4);
+        MDB_val k = to_val(kSchemaKey);
+        MDB_val v = to_val(version);
+        if (mdb_put(txn, dbs_.meta, &k, &v, 0) != 0) {
+            fail("cannot write the schema version");
+        }
+    } else {
+        MDB_val k = to_val(kSchemaKey);
+        MDB_val v{};
+        if (mdb_get(txn, dbs_.meta, &k, &v) != 0 || v.mv_size != 4) {
+            fail("unreadable schema version in 'meta' (corrupt or not a Petrel store)");
+        }
+        const auto version = decode_u32(view(v));
+        if (version != kSchemaVersion) {
+            fail("schema version " + std::to_string(version) + ", but this Petrel reads version " +
+                 std::to_string(kSchemaVersion) + "; use a matching Petrel release");
+        }
+    }
+    open("messages", dbs_.messages);
+    open("refs", dbs_.refs);
+    open("sessions", dbs_.sessions);
+    open("subscriptions", dbs_.subscriptions);
+    open("queued", dbs_.queued);
+    open("inflight", dbs_.inflight);
+    open("qos2", dbs_.qos2);
+    open("retained", dbs_.retained);
+    // Committing makes the handles usable by every later transaction (a read-only one too).
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        throw StoreError(where(directory) + "cannot initialise: " + error_text(rc));
+    }
+}
+
+Txn::Txn(MDB_env* env, bool read_only) {
+    const int rc = mdb_txn_begin(env, nullptr, read_only ? MDB_RDONLY : 0, &txn_);
+    if (rc != 0) {
+        txn_ = nullptr;
+        throw TxnFailure{rc, "cannot begin transaction: " + error_text(rc)};
+    }
+}
+
+Txn::~Txn() {
+    if (txn_ != nullptr) {
+        mdb_txn_abort(txn_);
+    }
+}
+
+int Txn::commit() {
+    const int rc = mdb_txn_commit(txn_);
+    txn_ = nullptr;  // committed or, on failure, already freed by LMDB
+    return rc;
+}
+
+std::optional<std::string_view> get(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+    MDB_val k = to_val(key);
+    MDB_val v{};
+    const int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        return std::nullopt;
+    }
+    if (rc != 0) {
+        throw TxnFailure{rc, "read failed: " + error_text(rc)};
+    }
+    return view(v);
+}
+
+void put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value) {
+    MDB_val k = to_val(key);
+    MDB_val v = to_val(value);
+    const int rc = mdb_put(txn, dbi, &k, &v, 0);
+    if (rc == MDB_BAD_VALSIZE) {
+        throw TxnFailure{0, "key of " + std::to_string(key.size()) + " bytes is too long"};
+    }
+    if (rc != 0) {
+        throw TxnFailure{rc, "write failed: " + error_text(rc)};
+    }
+}
+
+bool del(MDB_txn* txn, MDB_dbi dbi, std::string_view key) {
+    MDB_val k = to_val(key);
+    const int rc = mdb_del(txn, dbi, &k, nullptr);
+    if (rc == MDB_NOTFOUND) {
+        return false;
+    }
+    if (rc != 0) {
+        throw TxnFailure{rc, "delete failed: " + error_text(rc)};
+    }
+    return true;
+}
+
+std::uint64_t entries(MDB_txn* txn, MDB_dbi dbi) {
+    MDB_stat stat{};
+    if (mdb_stat(txn, dbi, &stat) != 0) {
+        return 0;
+    }
+    return stat.ms_entries;
+}
+
+Cursor::Cursor(MDB_txn* txn, MDB_dbi dbi) {
+    const int rc = mdb_cursor_open(txn, dbi, &cursor_);
+    if (rc != 0) {
+        throw TxnFailure{rc, "cannot open cursor: " + error_text(rc)};
+    }
+}
+
+Cursor::~Cursor() {
+    mdb_cursor_close(cursor_);
+}
+
+bool Cursor::seek(std::string_view start) {
+    if (start.empty()) {
+        return step(MDB_FIRST);
+    }
+    key_ = to_val(start);
+    return step(MDB_SET_RANGE);
+}
+
+bool Cursor::next() {
+    return step(MDB_NEXT);
+}
+
+void Cursor::erase_current() {
+    const int rc = mdb_cursor_del(cursor_, 0);
+    if (rc != 0) {
+        throw TxnFailure{rc, "delete failed: " + error_text(rc)};
+    }
+}
+
+bool Cursor::step(MDB_cursor_op op) {
+    const int rc = mdb_cursor_get(cursor_, &key_, &value_, op);
+    if (rc == MDB_NOTFOUND) {
+        return false;
+    }
+    if (rc != 0) {
+        throw TxnFailure{rc, "cursor failed: " + error_text(rc)};
+    }
+    return true;
+}
+
+}  // namespace petrel::store::lmdb

@@ -1,0 +1,229 @@
+// LmdbStore behaviour that has no in-memory counterpart: group commit, map growth, out of
+// space, schema versions, corrupt records, batch mode and check().
+#include <gtest/gtest.h>
+#include <lmdb.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "petrel/store/lmdb_store.hpp"
+#include "store_test_support.hpp"
+
+namespace petrel::store {
+namespace {
+
+using test::commit;
+using test::make_message;
+using test::queued;
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+// Raw LMDB access, to damage a store the way a bug or a disk might.
+void raw_put(const std::filesystem::path& dir, const char* db, std::string_view key,
+             std::string_view value) {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0640), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v{value.size(), const_cast<char*>(value.data())};
+    ASSERT_EQ(mdb_put(txn, dbi, &k, &v, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+// Client "c1" with one queued message (id 1, seq 1) and one retained one (id 2).
+void write_sample(const std::filesystem::path& dir) {
+    LmdbStore store({.directory = dir});
+    WriteBatch b;
+    b.put_session({"c1", protocol::ProtocolVersion::V5, 60, 0, {}});
+    b.put_subscription({"c1", "t/#", {}});
+    b.put_message(1, make_message("t/1", "queued"));
+    b.push_queued(queued("c1", 1, 1));
+    b.put_message(2, make_message("r", "retained"));
+    b.set_retained("r", 2);
+    ASSERT_TRUE(commit(store, std::move(b)).ok);
+}
+
+TEST(LmdbStore, GroupCommitSharesTransactions) {
+    test::TempDir dir;
+    LmdbStore store({.directory = dir.path()});
+    constexpr int kThreads = 4;
+    constexpr int kPerThread = 2500;
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kPerThread; ++i) {
+                const auto id = static_cast<MessageId>(t * kPerThread + i + 1);
+                WriteBatch b;
+                b.put_message(id, make_message("t", "payload"));
+                b.push_queued(queued("c" + std::to_string(t), static_cast<unsigned>(i), id));
+                store.submit(std::move(b), [&](CommitResult r) { ok += r.ok ? 1 : 0; });
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    store.flush();
+    EXPECT_EQ(ok.load(), kThreads * kPerThread);
+    ::testing::Test::RecordProperty("transactions", std::to_string(store.transactions_committed()));
+    // Each commit fsyncs; while it runs, the next batches pile up and share the next one.
+    EXPECT_LT(store.transactions_committed(), std::uint64_t{kThreads * kPerThread / 10});
+    EXPECT_EQ(store.counts().queued, std::uint64_t{kThreads * kPerThread});
+}
+
+TEST(LmdbStore, MapGrowsWhenFull) {
+    test::TempDir dir;
+    const std::string payload(512 * 1024, 'p');
+    {
+        LmdbStore store({.directory = dir.path(), .map_size = kMiB});
+        for (MessageId id = 1; id <= 40; ++id) {  // 20 MiB in a 1 MiB map
+            WriteBatch b;
+            b.put_message(id, make_message("r/" + std::to_string(id), payload));
+            b.set_retained("r/" + std::to_string(id), id);
+            const auto r = commit(store, std::move(b));
+            ASSERT_TRUE(r.ok) << r.error;
+        }
+        EXPECT_GE(store.map_size(), 20 * kMiB);
+    }
+    LmdbStore reopened({.directory = dir.path(), .map_size = kMiB});
+    const auto snap = reopened.load();
+    ASSERT_EQ(snap.messages.size(), 40u);
+    EXPECT_EQ(*snap.messages.at(40)->payload, payload);
+}
+
+TEST(LmdbStore, OutOfSpaceFailsOnlyTheBatchThatDoesNotFit) {
+    test::TempDir dir;
+    LmdbStore store({.directory = dir.path(), .map_size = kMiB, .max_map_size = 2 * kMiB});
+    WriteBatch big;
+    big.put_session({"big", protocol::ProtocolVersion::V5, 60, 0, {}});
+    big.put_message(1, make_message("r/big", std::string(4 * kMiB, 'x')));
+    big.set_retained("r/big", 1);
+    const auto result = commit(store, std::move(big));
+    EXPECT_FALSE(result.ok);
+    EXPECT_TRUE(result.out_of_space) << result.error;
+
+    // Still serving, and nothing of the failed batch is there.
+    WriteBatch small;
+    small.put_message(2, make_message("r/small", "fits"));
+    small.set_retained("r/small", 2);
+    EXPECT_TRUE(commit(store, std::move(small)).ok);
+    const auto snap = store.load();
+    EXPECT_TRUE(snap.sessions.empty());
+    EXPECT_EQ(snap.retained.size(), 1u);
+    EXPECT_EQ(snap.messages.size(), 1u);
+    EXPECT_LE(store.map_size(), 2 * kMiB);
+}
+
+TEST(LmdbStore, OversizedBatchInAGroupDoesNotFailItsNeighbours) {
+    test::TempDir dir;
+    LmdbStore store({.directory = dir.path(), .map_size = kMiB, .max_map_size = 2 * kMiB});
+    std::vector<std::promise<CommitResult>> results(3);
+    for (int i = 0; i < 3; ++i) {
+        WriteBatch b;
+        const auto size = i == 1 ? 4 * kMiB : std::size_t{100};
+        b.put_message(static_cast<MessageId>(i + 1), make_message("r", std::string(size, 'x')));
+        b.set_retained("r/" + std::to_string(i), static_cast<MessageId>(i + 1));
+        store.submit(std::move(b), [&, i](CommitResult r) { results[i].set_value(r); });
+    }
+    EXPECT_TRUE(results[0].get_future().get().ok);
+    EXPECT_TRUE(results[1].get_future().get().out_of_space);
+    EXPECT_TRUE(results[2].get_future().get().ok);
+    EXPECT_EQ(store.counts().retained, 2u);
+}
+
+TEST(LmdbStore, NewerSchemaVersionStopsOpen) {
+    test::TempDir dir;
+    write_sample(dir.path());
+    raw_put(dir.path(), "meta", "schema_version", std::string("\0\0\0\x07", 4));
+    try {
+        LmdbStore store({.directory = dir.path()});
+        FAIL() << "opened a store with schema version 7";
+    } catch (const StoreError& e) {
+        EXPECT_NE(std::string(e.what()).find("schema version 7"), std::string::npos) << e.what();
+    }
+    const auto report = check(dir.path());
+    ASSERT_FALSE(report.ok());
+    EXPECT_NE(report.problems[0].find("schema version 7"), std::string::npos);
+}
+
+TEST(LmdbStore, UnreadableSchemaVersionStopsOpen) {
+    test::TempDir dir;
+    write_sample(dir.path());
+    raw_put(dir.path(), "meta", "schema_version", "garbage");
+    EXPECT_THROW(LmdbStore({.directory = dir.path()}), StoreError);
+}
+
+TEST(LmdbStore, CorruptRecordIsReportedNotLoaded) {
+    test::TempDir dir;
+    write_sample(dir.path());
+    std::string key(
+        "\0\x02"
+        "c1\0\0\0\0\0\0\0\x01",
+        12);  // queued: client c1, seq 1
+    raw_put(dir.path(), "queued", key, "\x01garbage");
+    LmdbStore store({.directory = dir.path()});
+    try {
+        store.load();
+        FAIL() << "a corrupt record loaded";
+    } catch (const StoreError& e) {
+        EXPECT_NE(std::string(e.what()).find("queued"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(check(dir.path()).ok());
+}
+
+TEST(LmdbStore, CheckCountsAndFindsBrokenReferences) {
+    test::TempDir dir;
+    write_sample(dir.path());
+    auto report = check(dir.path());
+    EXPECT_TRUE(report.ok()) << report.problems.front();
+    EXPECT_EQ(report.counts, (StoreCounts{1, 1, 1, 0, 0, 2, 1}));
+
+    // A retained slot naming a message that is not there.
+    raw_put(dir.path(), "retained", "r2", std::string("\0\0\0\0\0\0\0\x63", 8));
+    report = check(dir.path());
+    ASSERT_FALSE(report.ok());
+    EXPECT_NE(report.problems[0].find("message 99"), std::string::npos) << report.problems[0];
+}
+
+TEST(LmdbStore, CheckReportsAMissingStore) {
+    test::TempDir dir;
+    EXPECT_FALSE(check(dir.path() / "nothing-here").ok());
+    EXPECT_FALSE(check(dir.path()).ok());  // an empty directory is not a store
+}
+
+TEST(LmdbStore, BatchModeFlushMakesCommitsDurable) {
+    test::TempDir dir;
+    {
+        LmdbStore store({.directory = dir.path(),
+                         .sync = false,
+                         .batch_interval = std::chrono::milliseconds(5)});
+        WriteBatch b;
+        b.put_session({"c1", protocol::ProtocolVersion::V311, 0xFFFFFFFF, 0, {}});
+        EXPECT_TRUE(commit(store, std::move(b)).ok);
+        store.flush();
+    }
+    LmdbStore reopened({.directory = dir.path()});
+    EXPECT_EQ(reopened.counts().sessions, 1u);
+}
+
+TEST(LmdbStore, OverlongKeyFailsTheBatchCleanly) {
+    test::TempDir dir;
+    LmdbStore store({.directory = dir.path()});
+    WriteBatch b;
+    b.put_session({std::string(1000, 'c'), protocol::ProtocolVersion::V5, 60, 0, {}});
+    const auto r = commit(store, std::move(b));
+    EXPECT_FALSE(r.ok);
+    EXPECT_FALSE(r.out_of_space);
+    EXPECT_EQ(store.counts().sessions, 0u);
+}
+
+}  // namespace
+}  // namespace petrel::store

@@ -1,0 +1,142 @@
+// record_codec: every record round-trips, key order is send order, and no damaged value
+// (truncated, extended, out of range) decodes.
+#include <gtest/gtest.h>
+
+#include "petrel/store/record_codec.hpp"
+
+namespace petrel::store::codec {
+namespace {
+
+// Every strict prefix and one extra byte must be refused: lengths are checked.
+template <class Decode>
+void expect_damage_refused(const std::string& value, Decode decode) {
+    for (std::size_t n = 0; n < value.size(); ++n) {
+        EXPECT_FALSE(decode(value.substr(0, n))) << "prefix of " << n << " bytes decoded";
+    }
+    EXPECT_FALSE(decode(value + '\0')) << "trailing byte accepted";
+}
+
+session::Message sample_message() {
+    session::Message m;
+    m.topic = "sensors/1/temp";
+    m.payload = protocol::make_payload(std::string("\x00\x01\xff", 3));
+    m.qos = 2;
+    m.retain = true;
+    m.properties.add_number(protocol::PropertyId::MessageExpiryInterval, 60);
+    m.properties.add_user_property("name", "value");
+    m.publisher = "pub-1";
+    return m;
+}
+
+TEST(RecordCodec, MessageRoundTrips) {
+    const auto m = sample_message();
+    const auto encoded = encode_message(m);
+    auto decoded = decode_message(encoded);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->topic, m.topic);
+    EXPECT_EQ(*decoded->payload, *m.payload);
+    EXPECT_EQ(decoded->qos, 2);
+    EXPECT_TRUE(decoded->retain);
+    EXPECT_EQ(decoded->properties, m.properties);
+    EXPECT_EQ(decoded->publisher, "pub-1");
+    expect_damage_refused(encoded,
+                          [](std::string_view v) { return decode_message(v).has_value(); });
+}
+
+TEST(RecordCodec, SessionRoundTrips) {
+    StoredSession s{"client", protocol::ProtocolVersion::V31, 99, -5, {}};
+    protocol::Will will;
+    will.topic = "w";
+    will.payload = protocol::make_payload("bye");
+    will.retain = true;
+    s.will = will;
+    const auto key = session_key(s.client_id);
+    const auto value = encode_session(s);
+    auto decoded = decode_session(key, value);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->client_id, "client");
+    EXPECT_EQ(decoded->version, protocol::ProtocolVersion::V31);
+    EXPECT_EQ(decoded->disconnected_at_ms, -5);
+    ASSERT_TRUE(decoded->will);
+    EXPECT_EQ(*decoded->will->payload, "bye");
+    EXPECT_TRUE(decoded->will->retain);
+    expect_damage_refused(value,
+                          [&](std::string_view v) { return decode_session(key, v).has_value(); });
+}
+
+TEST(RecordCodec, SubscriptionRoundTrips) {
+    session::SubscriptionRecord r{{1, true, true, protocol::RetainHandling::SendIfNewSubscription},
+                                  12345};
+    const auto key = subscription_key("c", "a/+/b");
+    const auto value = encode_subscription(r);
+    auto decoded = decode_subscription(key, value);
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->client_id, "c");
+    EXPECT_EQ(decoded->filter, "a/+/b");
+    EXPECT_EQ(decoded->record.options, r.options);
+    EXPECT_EQ(decoded->record.subscription_id, 12345u);
+    expect_damage_refused(
+        value, [&](std::string_view v) { return decode_subscription(key, v).has_value(); });
+}
+
+TEST(RecordCodec, QueuedAndInflightRoundTrip) {
+    QueuedEntry q{"c", 1ull << 40, 77, 1, true, {1, 2, 3}};
+    const auto qkey = queued_key(q.client_id, q.seq);
+    auto qd = decode_queued(qkey, encode_queued(q));
+    ASSERT_TRUE(qd);
+    EXPECT_EQ(qd->seq, q.seq);
+    EXPECT_EQ(qd->message, 77u);
+    EXPECT_EQ(qd->subscription_ids, q.subscription_ids);
+    expect_damage_refused(encode_queued(q),
+                          [&](std::string_view v) { return decode_queued(qkey, v).has_value(); });
+
+    InflightEntry f{"c", 9, 65535, session::OutboundState::AwaitingPubcomp, 0, 2, false, {}};
+    const auto fkey = inflight_key(f.client_id, f.packet_id);
+    auto fd = decode_inflight(fkey, encode_inflight(f));
+    ASSERT_TRUE(fd);
+    EXPECT_EQ(fd->packet_id, 65535);
+    EXPECT_EQ(fd->seq, 9u);
+    EXPECT_EQ(fd->state, session::OutboundState::AwaitingPubcomp);
+    expect_damage_refused(encode_inflight(f),
+                          [&](std::string_view v) { return decode_inflight(fkey, v).has_value(); });
+}
+
+TEST(RecordCodec, OutOfRangeFieldsAreRefused) {
+    auto value = encode_queued({"c", 1, 5, 1, false, {}});
+    value[9] = 3;  // qos
+    EXPECT_FALSE(decode_queued(queued_key("c", 1), value));
+    auto inflight =
+        encode_inflight({"c", 1, 1, session::OutboundState::AwaitingPuback, 5, 1, false, {}});
+    inflight[9] = 7;  // state
+    EXPECT_FALSE(decode_inflight(inflight_key("c", 1), inflight));
+    auto message = encode_message(sample_message());
+    message[0] = 2;  // unknown record format
+    EXPECT_FALSE(decode_message(message));
+    // A count claiming four billion subscription ids in a short value.
+    std::string ids = encode_queued({"c", 1, 5, 1, false, {}});
+    ids.replace(ids.size() - 4, 4, "\xff\xff\xff\xff");
+    EXPECT_FALSE(decode_queued(queued_key("c", 1), ids));
+}
+
+TEST(RecordCodec, KeysOrderBySeqWithinAClient) {
+    EXPECT_LT(queued_key("c", 2), queued_key("c", 256));
+    EXPECT_LT(queued_key("c", 255), queued_key("c", 1ull << 32));
+    EXPECT_LT(inflight_key("c", 9), inflight_key("c", 300));
+    // The length prefix keeps "c" and "cc" apart: no key of one starts with the other's prefix.
+    EXPECT_FALSE(queued_key("cc", 1).starts_with(client_prefix("c")));
+}
+
+TEST(RecordCodec, DamagedKeysAreRefused) {
+    EXPECT_FALSE(decode_client_key(""));
+    EXPECT_FALSE(
+        decode_client_key(std::string("\0\x05"
+                                      "ab",
+                                      4)));
+    EXPECT_FALSE(
+        decode_queued(client_prefix("c") + "123", encode_queued({"c", 1, 5, 1, false, {}})));
+    EXPECT_FALSE(decode_message_key("1234567"));
+    EXPECT_EQ(decode_message_key(message_key(0x0102030405060708)), 0x0102030405060708u);
+}
+
+}  // namespace
+}  // namespace petrel::store::codec
