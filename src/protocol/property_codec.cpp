@@ -10,19 +10,8 @@ namespace {
 // Properties whose value is a flag: anything but 0 or 1 is a Protocol Error (3.1.2.11,
 // 3.2.2.3, 3.3.2.3.2).
 bool is_boolean_property(PropertyId id) {
-    switch (id) {
-        case PropertyId::PayloadFormatIndicator:
-        case PropertyId::RequestProblemInformation:
-        case PropertyId::RequestResponseInformation:
-        case PropertyId::MaximumQos:
-        case PropertyId::RetainAvailable:
-        case PropertyId::WildcardSubscriptionAvailable:
-        case PropertyId::SubscriptionIdentifierAvailable:
-        case PropertyId::SharedSubscriptionAvailable:
-            return true;
-        default:
-            return false;
-    }
+    // Every one-byte property is a flag.
+    return property_type(static_cast<std::uint8_t>(id)) == PropertyType::Byte;
 }
 
 // Properties for which the value 0 is a Protocol Error.

@@ -8,46 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "flow_test_support.hpp"
 #include "petrel/session/outbound_flow.hpp"
 
 namespace petrel::session {
 namespace {
 
 using Kind = OutboundPacket::Kind;
-
-Delivery make_delivery(protocol::Qos qos, std::string topic) {
-    auto message = std::make_shared<Message>();
-    message->topic = std::move(topic);
-    message->payload = protocol::make_payload("payload of " + message->topic);
-    message->qos = qos;
-    Delivery delivery;
-    delivery.message = message;
-    delivery.qos = qos;
-    return delivery;
-}
-
-std::string topic_of(const OutboundPacket& packet) {
-    return packet.delivery.message ? packet.delivery.message->topic : std::string{};
-}
-
-std::vector<std::string> topics_of(const std::vector<OutboundPacket>& packets) {
-    std::vector<std::string> topics;
-    for (const OutboundPacket& packet : packets) {
-        topics.push_back(topic_of(packet));
-    }
-    return topics;
-}
-
-// Offers one QoS 1/2 delivery that must go out at once; returns its packet id.
-protocol::PacketId send_now(OutboundFlow& flow, protocol::Qos qos, std::string topic) {
-    std::vector<OutboundPacket> out = flow.offer(make_delivery(qos, std::move(topic)), true);
-    EXPECT_EQ(out.size(), 1u);
-    return out.empty() ? 0 : out.front().packet_id;
-}
-
-OutboundFlow make_flow(std::size_t max_inflight, std::size_t max_queued) {
-    return OutboundFlow(OutboundLimits{.max_inflight = max_inflight, .max_queued = max_queued});
-}
+using namespace petrel::session::flow_testing;
 
 // ---- Outgoing QoS 2 --------------------------------------------------------------------
 
