@@ -1,5 +1,6 @@
 #include "petrel/net/event_loop.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -332,7 +333,14 @@ TEST(EventLoop, ReusedFdNumberDoesNotGetTheOldFdsEvents) {
                 lt.loop.unwatch(other);
                 ::close(other);
                 closed_fd = other;
-                other = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // not readable
+                // A fresh, idle eventfd forced onto the closed number: another thread
+                // (a sanitizer's, say) opening a descriptor meanwhile cannot steal it.
+                const int fresh = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);  // not readable
+                if (fresh != closed_fd) {
+                    ::dup3(fresh, closed_fd, O_CLOEXEC);
+                    ::close(fresh);
+                }
+                other = closed_fd;
                 reused_fd = other;
                 lt.loop.watch(other, EPOLLIN, [&](std::uint32_t) { ++stale_calls; });
             };
