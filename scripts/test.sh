@@ -111,6 +111,7 @@ step_asan_test() {
     fi
     # The options reach the petrel broker the tests start too, since it inherits them.
     ASAN_OPTIONS="detect_leaks=$detect_leaks:abort_on_error=1" \
+    LSAN_OPTIONS="suppressions=$repo_root/tests/sanitizers/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" \
             --timeout "$ctest_timeout" 2>&1 | tee "$scratch/asan-test.log"

@@ -44,7 +44,9 @@ inline mqtt::connect_options paho_connect_options(bool v5, bool clean,
     // Paho C++ 1.2.0 (Debian 12): copying or moving connect_options leaves the C struct's
     // MQTT 5 property pointer aimed at the source object, which is gone once the builder
     // is. Re-setting the properties on the final object points it at its own copy.
-    options.set_properties(options.get_properties());
+    if (v5) {
+        options.set_properties(options.get_properties());
+    }
     return options;
 }
 
