@@ -26,7 +26,7 @@ struct Options {
 
 // What the callbacks report back to main().
 struct State {
-    int connack = -1;  // CONNACK return code once it arrives
+    int connack = -1;   // CONNACK return code once it arrives
     int completed = 0;  // messages the broker has acknowledged
 };
 
@@ -41,13 +41,26 @@ Options parse_options(int argc, char* argv[]) {
     int opt;
     while ((opt = getopt(argc, argv, "h:p:t:n:q:r")) != -1) {
         switch (opt) {
-            case 'h': options.host = optarg; break;
-            case 'p': options.port = std::atoi(optarg); break;
-            case 't': options.topic = optarg; break;
-            case 'n': options.count = std::atoi(optarg); break;
-            case 'q': options.qos = std::atoi(optarg); break;
-            case 'r': options.retain = true; break;
-            default: usage(argv[0]);
+            case 'h':
+                options.host = optarg;
+                break;
+            case 'p':
+                options.port = std::atoi(optarg);
+                break;
+            case 't':
+                options.topic = optarg;
+                break;
+            case 'n':
+                options.count = std::atoi(optarg);
+                break;
+            case 'q':
+                options.qos = std::atoi(optarg);
+                break;
+            case 'r':
+                options.retain = true;
+                break;
+            default:
+                usage(argv[0]);
         }
     }
     if (optind != argc || options.port <= 0 || options.count < 0 || options.qos < 0 ||
@@ -71,9 +84,8 @@ bool loop_until(mosquitto* client, Done done) {
 }
 
 int run(mosquitto* client, const Options& options, State& state) {
-    mosquitto_connect_callback_set(client, [](mosquitto*, void* user, int rc) {
-        static_cast<State*>(user)->connack = rc;
-    });
+    mosquitto_connect_callback_set(
+        client, [](mosquitto*, void* user, int rc) { static_cast<State*>(user)->connack = rc; });
     mosquitto_publish_callback_set(client, [](mosquitto*, void* user, int /*mid*/) {
         ++static_cast<State*>(user)->completed;
     });

@@ -35,8 +35,7 @@ struct State {
 };
 
 [[noreturn]] void usage(const char* program) {
-    std::cerr << "usage: " << program
-              << " [-h HOST] [-p PORT] [-t FILTER] [-n COUNT] [-q 0|1|2]\n";
+    std::cerr << "usage: " << program << " [-h HOST] [-p PORT] [-t FILTER] [-n COUNT] [-q 0|1|2]\n";
     std::exit(2);
 }
 
@@ -45,12 +44,23 @@ Options parse_options(int argc, char* argv[]) {
     int opt;
     while ((opt = getopt(argc, argv, "h:p:t:n:q:")) != -1) {
         switch (opt) {
-            case 'h': options.host = optarg; break;
-            case 'p': options.port = std::atoi(optarg); break;
-            case 't': options.filter = optarg; break;
-            case 'n': options.count = std::atoi(optarg); break;
-            case 'q': options.qos = std::atoi(optarg); break;
-            default: usage(argv[0]);
+            case 'h':
+                options.host = optarg;
+                break;
+            case 'p':
+                options.port = std::atoi(optarg);
+                break;
+            case 't':
+                options.filter = optarg;
+                break;
+            case 'n':
+                options.count = std::atoi(optarg);
+                break;
+            case 'q':
+                options.qos = std::atoi(optarg);
+                break;
+            default:
+                usage(argv[0]);
         }
     }
     if (optind != argc || options.port <= 0 || options.count < 0 || options.qos < 0 ||
@@ -74,8 +84,8 @@ void on_subscribe(mosquitto*, void* user, int /*mid*/, int count, const int* gra
     auto& state = *static_cast<State*>(user);
     state.granted_qos = count > 0 ? granted_qos[0] : 0x80;
     if (state.granted_qos <= 2) {
-        std::cout << "subscribed to " << state.options->filter << " (MQTT 3.1.1, granted qos="
-                  << state.granted_qos << ")" << std::endl;
+        std::cout << "subscribed to " << state.options->filter
+                  << " (MQTT 3.1.1, granted qos=" << state.granted_qos << ")" << std::endl;
     }
 }
 
@@ -107,8 +117,8 @@ int run(mosquitto* client, const Options& options, State& state) {
             return 1;
         }
         if (state.connack > 0) {
-            std::cerr << "error: connection refused: "
-                      << mosquitto_connack_string(state.connack) << '\n';
+            std::cerr << "error: connection refused: " << mosquitto_connack_string(state.connack)
+                      << '\n';
             return 1;
         }
         if (state.granted_qos > 2) {

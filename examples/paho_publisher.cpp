@@ -35,12 +35,24 @@ Options parse_options(int argc, char* argv[]) {
     int opt;
     while ((opt = getopt(argc, argv, "h:p:t:n:q:rV:")) != -1) {
         switch (opt) {
-            case 'h': options.host = optarg; break;
-            case 'p': options.port = std::atoi(optarg); break;
-            case 't': options.topic = optarg; break;
-            case 'n': options.count = std::atoi(optarg); break;
-            case 'q': options.qos = std::atoi(optarg); break;
-            case 'r': options.retain = true; break;
+            case 'h':
+                options.host = optarg;
+                break;
+            case 'p':
+                options.port = std::atoi(optarg);
+                break;
+            case 't':
+                options.topic = optarg;
+                break;
+            case 'n':
+                options.count = std::atoi(optarg);
+                break;
+            case 'q':
+                options.qos = std::atoi(optarg);
+                break;
+            case 'r':
+                options.retain = true;
+                break;
             case 'V':
                 if (std::string(optarg) == "5") {
                     options.mqtt_version = MQTTVERSION_5;
@@ -50,7 +62,8 @@ Options parse_options(int argc, char* argv[]) {
                     usage(argv[0]);
                 }
                 break;
-            default: usage(argv[0]);
+            default:
+                usage(argv[0]);
         }
     }
     if (optind != argc || options.port <= 0 || options.count < 0 || options.qos < 0 ||
@@ -87,8 +100,7 @@ int main(int argc, char* argv[]) {
         for (int i = 1; i <= options.count; ++i) {
             const std::string payload =
                 "message " + std::to_string(i) + " of " + std::to_string(options.count);
-            auto message =
-                mqtt::make_message(options.topic, payload, options.qos, options.retain);
+            auto message = mqtt::make_message(options.topic, payload, options.qos, options.retain);
             // wait() returns once the broker has acknowledged the message (QoS 1/2) or
             // once it has been written to the socket (QoS 0).
             client.publish(message)->wait();

@@ -38,11 +38,21 @@ Options parse_options(int argc, char* argv[]) {
     int opt;
     while ((opt = getopt(argc, argv, "h:p:t:n:q:V:")) != -1) {
         switch (opt) {
-            case 'h': options.host = optarg; break;
-            case 'p': options.port = std::atoi(optarg); break;
-            case 't': options.filter = optarg; break;
-            case 'n': options.count = std::atoi(optarg); break;
-            case 'q': options.qos = std::atoi(optarg); break;
+            case 'h':
+                options.host = optarg;
+                break;
+            case 'p':
+                options.port = std::atoi(optarg);
+                break;
+            case 't':
+                options.filter = optarg;
+                break;
+            case 'n':
+                options.count = std::atoi(optarg);
+                break;
+            case 'q':
+                options.qos = std::atoi(optarg);
+                break;
             case 'V':
                 if (std::string(optarg) == "5") {
                     options.mqtt_version = MQTTVERSION_5;
@@ -52,7 +62,8 @@ Options parse_options(int argc, char* argv[]) {
                     usage(argv[0]);
                 }
                 break;
-            default: usage(argv[0]);
+            default:
+                usage(argv[0]);
         }
     }
     if (optind != argc || options.port <= 0 || options.count < 0 || options.qos < 0 ||
@@ -94,8 +105,8 @@ int main(int argc, char* argv[]) {
         const auto codes = subscribed->get_subscribe_response().get_reason_codes();
         const int granted = codes.empty() ? 0x80 : int(codes.front());
         if (granted > 2) {
-            std::cerr << "error: subscription to " << options.filter << " refused (0x"
-                      << std::hex << granted << ")\n";
+            std::cerr << "error: subscription to " << options.filter << " refused (0x" << std::hex
+                      << granted << ")\n";
             return 1;
         }
         std::cout << "subscribed to " << options.filter << " on " << uri << " (MQTT "
@@ -114,8 +125,8 @@ int main(int argc, char* argv[]) {
             }
             ++received;
             std::cout << "received " << message->get_topic() << " qos=" << message->get_qos()
-                      << (message->is_retained() ? " retained" : "") << ": "
-                      << message->to_string() << std::endl;
+                      << (message->is_retained() ? " retained" : "") << ": " << message->to_string()
+                      << std::endl;
         }
 
         client.unsubscribe(options.filter)->wait();

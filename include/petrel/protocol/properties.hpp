@@ -104,7 +104,7 @@ struct Property {
 // Properties in wire order. Order matters for user properties, which are forwarded
 // unchanged [MQTT-3.3.2-17].
 class Properties {
-public:
+  public:
     bool empty() const { return items_.empty(); }
     std::size_t size() const { return items_.size(); }
     auto begin() const { return items_.begin(); }
@@ -126,7 +126,7 @@ public:
 
     bool operator==(const Properties&) const = default;
 
-private:
+  private:
     std::vector<Property> items_;
 };
 

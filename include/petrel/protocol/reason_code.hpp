@@ -55,7 +55,9 @@ enum class ReasonCode : std::uint8_t {
     WildcardSubscriptionsNotSupported = 0xA2,
 };
 
-inline bool is_failure(ReasonCode code) { return static_cast<std::uint8_t>(code) >= 0x80; }
+inline bool is_failure(ReasonCode code) {
+    return static_cast<std::uint8_t>(code) >= 0x80;
+}
 
 // Human-readable name, for logs ("Malformed Packet").
 std::string_view to_string(ReasonCode code);

@@ -21,7 +21,7 @@ struct Error {
 
 template <class T>
 class Result {
-public:
+  public:
     Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
     Result(Error error) : state_(error) {}         // NOLINT(google-explicit-constructor)
 
@@ -50,11 +50,15 @@ public:
         return std::get<1>(state_);
     }
 
-private:
+  private:
     std::variant<T, Error> state_;
 };
 
-inline Error malformed(const char* what) { return Error{ReasonCode::MalformedPacket, what}; }
-inline Error protocol_error(const char* what) { return Error{ReasonCode::ProtocolError, what}; }
+inline Error malformed(const char* what) {
+    return Error{ReasonCode::MalformedPacket, what};
+}
+inline Error protocol_error(const char* what) {
+    return Error{ReasonCode::ProtocolError, what};
+}
 
 }  // namespace petrel::protocol
