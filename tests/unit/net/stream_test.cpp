@@ -129,7 +129,9 @@ TEST(Stream, LargeInputArrivesCompleteAndInOrder) {
     writer.join();
     EXPECT_TRUE(f.recorder.received() == big);
     // 8 MiB in at most 256 KiB per wake-up: many on_data calls, none starving the loop.
-    EXPECT_GE(f.recorder.data_calls, 32);
+    // Read on the loop thread, so the on_data call that appended the last bytes has
+    // finished counting itself.
+    EXPECT_GE(f.lt.call([&] { return f.recorder.data_calls.load(); }), 32);
 }
 
 TEST(Stream, SixtyFourMebibytesThroughASlowReader) {
