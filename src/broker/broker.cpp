@@ -4,26 +4,56 @@
 
 #include "broker_context.hpp"
 #include "petrel/net/listener.hpp"
+#include "petrel/store/lmdb_store.hpp"
+#include "petrel/store/memory_store.hpp"
+#include "recovery.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
 
 struct Broker::Listeners {
     std::vector<net::Listener> open;
+    std::vector<session::MessagePtr> due_wills;  // recovered, published once workers run
 };
+
+namespace {
+
+std::unique_ptr<store::Store> open_store(const Config& config, spdlog::logger& log) {
+    if (!config.persistence) {
+        log.info("persistence off: sessions and retained messages live in memory only");
+        return std::make_unique<store::MemoryStore>();
+    }
+    store::LmdbOptions options;
+    options.directory = config.persistence_location;
+    options.sync = config.persistence_mode == PersistenceMode::Sync;
+    options.batch_interval = std::chrono::milliseconds(config.persistence_batch_ms);
+    options.map_size = config.store_map_size;
+    options.max_map_size = config.store_max_map_size;
+    auto opened = std::make_unique<store::LmdbStore>(options);
+    log.info("store {} opened (persistence_mode {}{})", config.persistence_location,
+             options.sync ? "sync" : "batch",
+             options.sync ? "" : ", " + std::to_string(config.persistence_batch_ms) + " ms");
+    return opened;
+}
+
+}  // namespace
 
 Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
-    context_ = std::make_unique<BrokerContext>(config_, *log_);
+    context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_));
+    context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;
     const unsigned threads = config_.effective_threads();
     for (unsigned i = 0; i < threads; ++i) {
         context_->workers.push_back(std::make_unique<Worker>(i, *context_));
     }
+    listeners_->due_wills = recover_state(*context_);
 }
 
 Broker::~Broker() {
     stop();
-    // Workers go first: their connections and sessions refer to the router.
+    // The store next: committing what is left may post replies to the workers' loops.
+    context_->store.reset();
+    // Then the workers: their connections and sessions refer to the router.
     context_->workers.clear();
 }
 
@@ -38,6 +68,15 @@ void Broker::start() {
     }
     for (auto& worker : context_->workers) {
         worker->start();
+    }
+    if (!listeners_->due_wills.empty()) {
+        Worker& first = *context_->workers.front();
+        first.loop().post([&first, wills = std::move(listeners_->due_wills)] {
+            for (const session::MessagePtr& will : wills) {
+                first.publish(will);
+            }
+        });
+        listeners_->due_wills.clear();
     }
     running_ = true;
     for (const net::Listener& listener : listeners_->open) {
@@ -60,6 +99,7 @@ void Broker::stop() {
     for (auto& worker : context_->workers) {
         worker->join();
     }
+    context_->store->flush();
     log_->info("stopped");
 }
 

@@ -1,26 +1,44 @@
-// What every worker shares: the configuration, the router, the other workers and the log.
-// Passed by reference instead of globals, so two brokers can run in one process.
+// What every worker shares: the configuration, the router, the store, the other workers
+// and the log. Passed by reference instead of globals, so two brokers can run in one
+// process.
 #pragma once
 
 #include <spdlog/logger.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "petrel/broker/config.hpp"
+#include "petrel/store/store.hpp"
 #include "router.hpp"
+#include "store_health.hpp"
 
 namespace petrel::broker {
 
 class Worker;
 
 struct BrokerContext {
-    BrokerContext(const Config& config_in, spdlog::logger& log_in)
-        : config(config_in), log(log_in) {}
+    BrokerContext(const Config& config_in, spdlog::logger& log_in,
+                  std::unique_ptr<store::Store> store_in)
+        : config(config_in), log(log_in), store(std::move(store_in)), store_health(log_in) {}
+
+    // Thread-safe: the id for a new message the store may keep. Ids keep increasing across
+    // restarts (recovery starts above the highest stored one).
+    std::uint64_t next_message_id() { return message_ids.fetch_add(1, std::memory_order_relaxed); }
 
     const Config& config;
     spdlog::logger& log;
     Router router;
+    // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
+    // not their event loops: its completion callbacks post to them.
+    std::unique_ptr<store::Store> store;
+    StoreHealth store_health;
+    std::atomic<std::uint64_t> message_ids{1};
+    // Offline queues beyond this many messages per session live only in the store (0: all
+    // in memory, as without persistence).
+    std::size_t queue_memory_window = 0;
     std::vector<std::unique_ptr<Worker>> workers;
 };
 

@@ -178,7 +178,36 @@ std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
     return protocol::encoded_size(make_publish(packet, version), version);
 }
 
-void ClientConnection::send_outbound(const std::vector<session::OutboundPacket>& packets) {
+void ClientConnection::send_outbound(std::vector<session::OutboundPacket> packets) {
+    if (gate_.empty()) {
+        write_outbound(packets);
+        return;
+    }
+    gate_.run_in_order([this, packets = std::move(packets)](const store::CommitResult&) {
+        write_outbound(packets);
+    });
+}
+
+CommitToken ClientConnection::send_after_commit(std::vector<session::OutboundPacket> packets) {
+    // A failed commit sends them all the same: the in-memory flow has them in flight, and
+    // only a crash before the next successful commit could tell the difference.
+    return reply_after_commit([this, packets = std::move(packets)](const store::CommitResult&) {
+        write_outbound(packets);
+    });
+}
+
+CommitToken ClientConnection::reply_after_commit(ReplyGate::Reply reply) {
+    const ReplyGate::Ticket ticket = gate_.open(std::move(reply));
+    std::weak_ptr<char> alive = alive_;
+    return make_commit_token(worker_.loop(),
+                             [this, alive, ticket](const store::CommitResult& result) {
+                                 if (alive.lock()) {
+                                     gate_.complete(ticket, result);
+                                 }
+                             });
+}
+
+void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>& packets) {
     if (phase_ != Phase::Connected) {
         return;
     }

@@ -10,8 +10,10 @@
 #include <system_error>
 #include <vector>
 
+#include "commit_waiter.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
+#include "reply_gate.hpp"
 #include "session_handle.hpp"
 #include "worker.hpp"
 
@@ -32,8 +34,14 @@ class ClientConnection {
     // Periodic: keep-alive and connect timeout.
     void tick(Clock::time_point now);
 
-    // Writes publishes / PUBRELs the session's outbound flow produced.
-    void send_outbound(const std::vector<session::OutboundPacket>& packets);
+    // Writes publishes / PUBRELs the session's outbound flow produced, after any reply
+    // still waiting for a commit.
+    void send_outbound(std::vector<session::OutboundPacket> packets);
+    // The same, once the batch that holds the returned token is committed.
+    CommitToken send_after_commit(std::vector<session::OutboundPacket> packets);
+    // A reply that keeps its place among the others and runs once the batch holding the
+    // returned token is committed (or has failed: the reply sees the result).
+    CommitToken reply_after_commit(ReplyGate::Reply reply);
     void send(const protocol::Packet& packet);
 
     // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`.
@@ -72,6 +80,13 @@ class ClientConnection {
     void handle_subscribe(const protocol::Subscribe& subscribe);
     void handle_unsubscribe(const protocol::Unsubscribe& unsubscribe);
     void handle_disconnect(const protocol::Disconnect& disconnect);
+    // PUBACK/PUBREC for an incoming QoS 1/2 PUBLISH once its writes are committed; on a
+    // failed commit: v5 gets the reason code, 3.1.1 is closed without acknowledgement.
+    void acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                             const store::CommitResult& result);
+    // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.
+    void reply_when_stored(bool wait_for_commit, std::function<void()> reply);
+    void write_outbound(const std::vector<session::OutboundPacket>& packets);
 
     // A protocol violation by the client: log it, tell a v5 client why, close.
     void fail(const protocol::Error& error);
@@ -91,6 +106,10 @@ class ClientConnection {
     Clock::time_point closed_at_;
     std::string encode_buffer_;
     std::optional<PendingHandover> pending_handover_;
+    ReplyGate gate_;
+    // Replies that come back from the store hold a weak reference: a connection that is
+    // gone by then has nobody to reply to.
+    std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace petrel::broker

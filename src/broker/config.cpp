@@ -42,6 +42,10 @@ bool parse_bool(const std::string& text) {
     throw std::invalid_argument("expected true or false, got '" + text + "'");
 }
 
+// Sizes in bytes up to 1 TiB: a typo with three extra zeros is an error, not a map that
+// reserves the whole address space.
+constexpr std::size_t kMaxBytes = std::size_t{1} << 40;
+
 using Setter = std::function<void(Config&, const std::vector<std::string>& args)>;
 
 // Keyword → (number of arguments allowed, setter). Listener takes one or two.
@@ -90,6 +94,45 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
          {1, 1,
           [](Config& c, const auto& a) {
               c.max_keepalive = parse_integer<std::uint16_t>(a[0], 0, 65535);
+          }}},
+        {"max_queued_bytes",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_queued_bytes = parse_integer<std::size_t>(a[0], 0, kMaxBytes);
+          }}},
+        {"persistence", {1, 1, [](Config& c, const auto& a) { c.persistence = parse_bool(a[0]); }}},
+        {"persistence_location",
+         {1, 1, [](Config& c, const auto& a) { c.persistence_location = a[0]; }}},
+        {"persistence_mode",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              if (a[0] == "sync") {
+                  c.persistence_mode = PersistenceMode::Sync;
+              } else if (a[0] == "batch") {
+                  c.persistence_mode = PersistenceMode::Batch;
+              } else {
+                  throw std::invalid_argument("expected sync or batch, got '" + a[0] + "'");
+              }
+          }}},
+        {"persistence_batch_ms",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.persistence_batch_ms = parse_integer<unsigned>(a[0], 1, 60'000);
+          }}},
+        {"store_map_size",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.store_map_size = parse_integer<std::size_t>(a[0], 65'536, kMaxBytes);
+          }}},
+        {"store_max_map_size",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.store_max_map_size = parse_integer<std::size_t>(a[0], 0, kMaxBytes);
+          }}},
+        {"queue_memory_window",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.queue_memory_window = parse_integer<std::size_t>(a[0], 1, 1'000'000);
           }}},
         {"connect_timeout",
          {1, 1,
@@ -159,6 +202,11 @@ Config parse_config(const std::string& text, const std::string& origin) {
         } catch (const std::invalid_argument& error) {
             throw ConfigError(where + "bad value for '" + words[0] + "': " + error.what());
         }
+    }
+    if (config.store_max_map_size != 0 && config.store_max_map_size < config.store_map_size) {
+        throw ConfigError(
+            origin + ": store_max_map_size (" + std::to_string(config.store_max_map_size) +
+            ") is smaller than store_map_size (" + std::to_string(config.store_map_size) + ")");
     }
     return config;
 }

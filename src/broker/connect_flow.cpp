@@ -93,6 +93,9 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         connect.properties.number(PropertyId::ReceiveMaximum).value_or(65535)));
     session_->client_maximum_packet_size =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
+    // Stored before anything is delivered to it, so its queue entries have a session to
+    // belong to; the CONNACK need not wait: until a SUBACK nothing was promised.
+    worker_.record_session(session_, 0);
 
     keep_alive_seconds_ = connect.keep_alive;
     protocol::Connack connack;
@@ -121,7 +124,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
                        connect.clean_start, keep_alive_seconds_, present ? ", session resumed" : "",
                        worker_.index());
     // [MQTT-4.4.0-1] resend what was in flight, then what queued while away.
-    send_outbound(state.outbound().resume());
+    worker_.dispatch_outbound(session_, state.outbound().resume());
+    worker_.refill(session_);
 }
 
 }  // namespace petrel::broker

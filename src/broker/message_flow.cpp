@@ -46,34 +46,101 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
         return;
     }
     session::Session& state = session_->state;
-    if (publish.qos == 2 && !state.inbound_qos2().on_publish(publish.packet_id)) {
+    const protocol::Qos qos = publish.qos;
+    const protocol::PacketId packet_id = publish.packet_id;
+    if (qos > 0 && worker_.context().store_health.refuse_publish()) {
+        // The store is full: refuse rather than acknowledge what could not be kept.
+        gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
+            acknowledge_publish(qos, packet_id,
+                                store::CommitResult{false, true, "the store is full"});
+        });
+        return;
+    }
+    if (qos == 2 && !state.inbound_qos2().on_publish(packet_id)) {
         // Already delivered; the PUBREC was lost. Acknowledge again, deliver nothing
         // [MQTT-4.3.3-10].
-        send(protocol::Pubrec{publish.packet_id, ReasonCode::Success, {}});
+        gate_.run_in_order([this, packet_id](const store::CommitResult&) {
+            send(protocol::Pubrec{packet_id, ReasonCode::Success, {}});
+        });
         return;
     }
     auto message = std::make_shared<session::Message>();
     message->topic = std::move(publish.topic);
     message->payload = std::move(publish.payload);
-    message->qos = publish.qos;
+    message->qos = qos;
     message->retain = publish.retain;
     if (version_ == ProtocolVersion::V5) {
         message->properties = forwarded_properties(publish.properties);
     }
     message->publisher = state.client_id();
-    worker_.publish(message);
+    if (qos > 0 || publish.retain) {
+        message->id = worker_.context().next_message_id();
+    }
 
-    if (publish.qos == 1) {
-        send(protocol::Puback{publish.packet_id, ReasonCode::Success, {}});
-    } else if (publish.qos == 2) {
-        send(protocol::Pubrec{publish.packet_id, ReasonCode::Success, {}});
+    CommitToken token;
+    if (qos > 0) {
+        token = reply_after_commit([this, qos, packet_id](const store::CommitResult& result) {
+            acknowledge_publish(qos, packet_id, result);
+        });
+    }
+    if (qos == 2 && session_->persistent.load(std::memory_order_relaxed)) {
+        // In the same commit as the message: after a crash, a resent PUBLISH with this id
+        // is recognised and not delivered twice.
+        worker_.staged().batch().add_inbound_qos2(state.client_id(), packet_id);
+        worker_.staged().hold(token);
+    }
+    worker_.publish(message, token);
+}
+
+void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                                           const store::CommitResult& result) {
+    if (result.ok) {
+        if (qos == 1) {
+            send(protocol::Puback{packet_id, ReasonCode::Success, {}});
+        } else {
+            send(protocol::Pubrec{packet_id, ReasonCode::Success, {}});
+        }
+        return;
+    }
+    if (qos == 2 && session_) {
+        // Not accepted: a resend of this id is a new message, not a duplicate.
+        session_->state.inbound_qos2().on_pubrel(packet_id);
+        if (session_->persistent.load(std::memory_order_relaxed)) {
+            worker_.staged().batch().erase_inbound_qos2(session_->state.client_id(), packet_id);
+        }
+    }
+    const ReasonCode reason =
+        result.out_of_space ? ReasonCode::QuotaExceeded : ReasonCode::ImplementationSpecificError;
+    worker_.log().warn("{}: QoS {} PUBLISH (packet id {}) not accepted: {}", describe(), qos,
+                       packet_id, result.error);
+    if (version_ != ProtocolVersion::V5) {
+        // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
+        disconnect(reason);
+        return;
+    }
+    if (qos == 1) {
+        send(protocol::Puback{packet_id, reason, {}});
+    } else {
+        send(protocol::Pubrec{packet_id, reason, {}});
     }
 }
 
 void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
-    const bool known = session_->state.inbound_qos2().on_pubrel(release.packet_id);
-    send(protocol::Pubcomp{
-        release.packet_id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+    const protocol::PacketId packet_id = release.packet_id;
+    const bool known = session_->state.inbound_qos2().on_pubrel(packet_id);
+    if (known && session_->persistent.load(std::memory_order_relaxed)) {
+        // PUBCOMP only once the release is on disk: otherwise a crash would bring the id
+        // back and the client's next message with it would be taken for a duplicate.
+        worker_.staged().batch().erase_inbound_qos2(session_->state.client_id(), packet_id);
+        worker_.staged().hold(reply_after_commit([this, packet_id](const store::CommitResult&) {
+            send(protocol::Pubcomp{packet_id, ReasonCode::Success, {}});
+        }));
+        return;
+    }
+    gate_.run_in_order([this, packet_id, known](const store::CommitResult&) {
+        send(protocol::Pubcomp{
+            packet_id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+    });
 }
 
 void ClientConnection::handle_puback(const protocol::Puback& ack) {
@@ -82,22 +149,35 @@ void ClientConnection::handle_puback(const protocol::Puback& ack) {
         worker_.log().debug("{}: PUBACK for unknown packet id {}", describe(), ack.packet_id);
         return;
     }
-    send_outbound(*next);
+    worker_.record_released(session_, ack.packet_id);
+    worker_.dispatch_outbound(session_, std::move(*next));
+    worker_.refill(session_);
 }
 
 void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
     session::OutboundFlow& outbound = session_->state.outbound();
     // A v5 PUBREC with a failure reason ends the exchange: no PUBREL follows (4.3.3).
-    auto next = protocol::is_failure(ack.reason) ? outbound.on_pubrec_failed(ack.packet_id)
-                                                 : outbound.on_pubrec(ack.packet_id);
+    const bool failed = protocol::is_failure(ack.reason);
+    auto next =
+        failed ? outbound.on_pubrec_failed(ack.packet_id) : outbound.on_pubrec(ack.packet_id);
     if (!next) {
         worker_.log().debug("{}: PUBREC for unknown packet id {}", describe(), ack.packet_id);
-        if (!protocol::is_failure(ack.reason)) {
+        if (!failed) {
             send(protocol::Pubrel{ack.packet_id, ReasonCode::PacketIdentifierNotFound, {}});
         }
         return;
     }
-    send_outbound(*next);
+    if (failed) {
+        worker_.record_released(session_, ack.packet_id);
+        worker_.dispatch_outbound(session_, std::move(*next));
+        worker_.refill(session_);
+        return;
+    }
+    // The PUBREL waits for the new state: were it sent first and the broker crashed, the
+    // PUBLISH would be resent after the client had already released its packet id.
+    worker_.record_pubrec(session_, ack.packet_id);
+    worker_.dispatch_outbound(session_, std::move(*next),
+                              session_->persistent.load(std::memory_order_relaxed));
 }
 
 void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
@@ -106,7 +186,9 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
         worker_.log().debug("{}: PUBCOMP for unknown packet id {}", describe(), ack.packet_id);
         return;
     }
-    send_outbound(*next);
+    worker_.record_released(session_, ack.packet_id);
+    worker_.dispatch_outbound(session_, std::move(*next));
+    worker_.refill(session_);
 }
 
 void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
@@ -114,6 +196,7 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
     session::Session& state = session_->state;
     const auto subscription_id = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
 
+    const bool persistent = session_->persistent.load(std::memory_order_relaxed);
     protocol::Suback suback;
     suback.packet_id = subscribe.packet_id;
     std::vector<session::Delivery> retained;
@@ -132,6 +215,11 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
                                              SubscriptionData{options, subscription_id});
         state.subscriptions[subscription.filter] =
             session::SubscriptionRecord{options, subscription_id};
+        if (persistent) {
+            worker_.staged().batch().put_subscription(
+                store::StoredSubscription{state.client_id(), subscription.filter,
+                                          session::SubscriptionRecord{options, subscription_id}});
+        }
         suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
 
         // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says.
@@ -151,7 +239,7 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
             }
         }
     }
-    send(suback);
+    reply_when_stored(persistent, [this, suback = std::move(suback)] { send(suback); });
     for (session::Delivery& delivery : retained) {
         worker_.deliver(session_, std::move(delivery));
     }
@@ -162,13 +250,28 @@ void ClientConnection::handle_unsubscribe(const protocol::Unsubscribe& unsubscri
     session::Session& state = session_->state;
     protocol::Unsuback unsuback;
     unsuback.packet_id = unsubscribe.packet_id;
+    const bool persistent = session_->persistent.load(std::memory_order_relaxed);
     for (const std::string& filter : unsubscribe.filters) {
         const bool existed = router.unsubscribe(filter, session_);
         state.subscriptions.erase(filter);
+        if (persistent && existed) {
+            worker_.staged().batch().erase_subscription(state.client_id(), filter);
+        }
         unsuback.reasons.push_back(existed ? ReasonCode::Success
                                            : ReasonCode::NoSubscriptionExisted);
     }
-    send(unsuback);
+    reply_when_stored(persistent, [this, unsuback = std::move(unsuback)] { send(unsuback); });
+}
+
+void ClientConnection::reply_when_stored(bool wait_for_commit, std::function<void()> reply) {
+    // A SUBACK promises that messages published from now on reach the session: for a
+    // persistent session that includes surviving a crash, so it waits for the commit.
+    if (wait_for_commit) {
+        worker_.staged().hold(reply_after_commit(
+            [reply = std::move(reply)](const store::CommitResult&) { reply(); }));
+    } else {
+        gate_.run_in_order([reply = std::move(reply)](const store::CommitResult&) { reply(); });
+    }
 }
 
 void ClientConnection::handle_disconnect(const protocol::Disconnect& disconnect) {

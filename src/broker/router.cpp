@@ -30,7 +30,7 @@ void Router::match(const session::MessagePtr& message, std::vector<RoutedDeliver
         if (data.subscription_id) {
             delivery.subscription_ids.push_back(*data.subscription_id);
         }
-        out.push_back(RoutedDelivery{target, std::move(delivery)});
+        out.push_back(RoutedDelivery{target, std::move(delivery), nullptr});
     };
     {
         std::shared_lock lock(trie_mutex_);
@@ -67,8 +67,11 @@ void Router::match(const session::MessagePtr& message, std::vector<RoutedDeliver
     out.erase(keep + 1, out.end());
 }
 
-void Router::retain(const session::MessagePtr& message) {
+void Router::retain(const session::MessagePtr& message, const std::function<void()>& while_locked) {
     std::lock_guard lock(retained_mutex_);
+    if (while_locked) {
+        while_locked();
+    }
     if (message->payload->empty()) {
         retained_.erase(message->topic);  // [MQTT-3.3.1-6] an empty payload deletes it
     } else {

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string_view>
 #include <vector>
 
+#include "commit_waiter.hpp"
 #include "petrel/topic/retained_tree.hpp"
 #include "petrel/topic/subscription_trie.hpp"
 #include "session_handle.hpp"
@@ -26,6 +28,8 @@ struct SubscriptionData {
 struct RoutedDelivery {
     SessionHandlePtr target;
     session::Delivery delivery;
+    // Held until the target's queue entry is committed (persistent targets, QoS 1/2 only).
+    CommitToken token;
 };
 
 class Router {
@@ -41,7 +45,10 @@ class Router {
     void match(const session::MessagePtr& message, std::vector<RoutedDelivery>& out) const;
 
     // Stores a retained message, or deletes the topic's one when the payload is empty.
-    void retain(const session::MessagePtr& message);
+    // `while_locked` runs under the retained lock, so that the store sees updates of one
+    // topic in the order the router applied them.
+    void retain(const session::MessagePtr& message,
+                const std::function<void()>& while_locked = nullptr);
     // Retained messages whose topics match `filter`.
     std::vector<session::MessagePtr> retained_matching(std::string_view filter) const;
 

@@ -7,6 +7,7 @@
 // way to the session can never be overtaken by newer ones.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,18 @@ struct SessionHandle {
     bool discarded = false;
     // The client's Maximum Packet Size (v5), 0 when it set none.
     std::uint32_t client_maximum_packet_size = 0;
+
+    // Home-worker only. The store holds a record of this session: it outlives its
+    // connection (expiry > 0) or has a will that must survive a crash.
+    bool stored = false;
+    // Written by the home worker, read by any router: the session outlives its connection,
+    // so its subscriptions, queue and in-flight state are stored, and a QoS 1/2 message
+    // for it is acknowledged to the publisher only once its queue entry is committed.
+    std::atomic<bool> persistent{false};
+    // Home-worker only. The seq the next stored delivery gets.
+    std::uint64_t next_seq = 1;
+    // Home-worker only. A read of spilled queue entries is scheduled.
+    bool refill_scheduled = false;
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;
 

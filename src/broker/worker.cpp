@@ -12,7 +12,10 @@
 namespace petrel::broker {
 
 Worker::Worker(unsigned index, BrokerContext& context)
-    : index_(index), context_(context), random_(std::random_device{}()) {}
+    : index_(index),
+      context_(context),
+      random_(std::random_device{}()),
+      staged_(loop_, *context.store, context.store_health) {}
 
 Worker::~Worker() {
     join();
@@ -49,6 +52,7 @@ void Worker::shut_down() {
         for (ClientConnection* connection : open) {
             connection->disconnect(protocol::ReasonCode::ServerShuttingDown, false);
         }
+        staged_.submit();  // the sessions' last state: no end of batch will come for it
         loop_.stop();
     });
 }
@@ -189,10 +193,7 @@ std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& conne
         session = found->second;
         present = true;
     } else {
-        session = std::make_shared<SessionHandle>(
-            client_id, index_,
-            session::OutboundFlow::Limits{context_.config.max_inflight_messages,
-                                          context_.config.max_queued_messages});
+        session = std::make_shared<SessionHandle>(client_id, index_, session_limits());
         sessions_.emplace(client_id, session);
     }
     session->connection = &connection;
@@ -213,6 +214,8 @@ void Worker::detach_session(ClientConnection& connection, bool publish_will_now)
     session->state.on_connection_lost(ClientConnection::Clock::now());
     if (session->state.expiry_interval == 0) {
         discard_session(session);
+    } else {
+        record_session(session, wall_clock_ms());
     }
 }
 
@@ -229,6 +232,7 @@ void Worker::publish_will(const SessionHandlePtr& session) {
     message->properties = will.properties;
     message->properties.remove(protocol::PropertyId::WillDelayInterval);
     message->publisher = session->state.client_id();
+    message->id = context_.next_message_id();
     log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
     publish(message);
 }
@@ -239,22 +243,31 @@ void Worker::discard_session(const SessionHandlePtr& session) {
     }
     session->state.subscriptions.clear();
     session->discarded = true;
+    if (session->stored) {
+        staged_.batch().erase_session(session->state.client_id());
+        session->stored = false;
+        session->persistent.store(false);
+    }
     auto found = sessions_.find(session->state.client_id());
     if (found != sessions_.end() && found->second == session) {
         sessions_.erase(found);
     }
 }
 
-void Worker::publish(const session::MessagePtr& message) {
+void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
     if (message->retain) {
-        context_.router.retain(message);
+        store_retained(message, token);
     }
     routed_.clear();
     context_.router.match(message, routed_);
     for (RoutedDelivery& routed : routed_) {
         const unsigned home = routed.target->home_worker;
+        if (token && routed.delivery.qos > 0 &&
+            routed.target->persistent.load(std::memory_order_relaxed)) {
+            routed.token = token;
+        }
         if (home == index_) {
-            deliver(routed.target, std::move(routed.delivery));
+            deliver(routed.target, std::move(routed.delivery), routed.token);
         } else {
             outboxes_[home].push_back(std::move(routed));
             if (!outbox_flush_scheduled_) {
@@ -280,12 +293,14 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
     loop_.post([this, box] {
         for (RoutedDelivery& routed : *box) {
-            deliver(routed.target, std::move(routed.delivery));
+            deliver(routed.target, std::move(routed.delivery), routed.token);
+            routed.token.reset();  // the reply need not wait for the rest of the box
         }
     });
 }
 
-void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery) {
+void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery,
+                     const CommitToken& token) {
     if (target->discarded) {
         return;
     }
@@ -299,17 +314,34 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
         return;
     }
     ClientConnection* connection = target->connection;
-    const std::uint64_t dropped_before = outbound.counters().dropped_queue_full;
+    const bool stored = delivery.qos > 0 && target->persistent.load(std::memory_order_relaxed);
+    std::optional<session::Delivery> record;
+    if (stored) {
+        delivery.seq = target->next_seq++;
+        record = delivery;  // offer() consumes it; the store needs it if it is queued
+    }
+    const auto& counters = outbound.counters();
+    const std::uint64_t dropped_before = counters.dropped_queue_full + counters.dropped_queue_bytes;
+    session::OfferOutcome outcome = session::OfferOutcome::Dropped;
     std::vector<session::OutboundPacket> ready =
-        outbound.offer(std::move(delivery), connection != nullptr);
-    const std::uint64_t dropped = outbound.counters().dropped_queue_full;
+        outbound.offer(std::move(delivery), connection != nullptr, &outcome);
+    const std::uint64_t dropped = counters.dropped_queue_full + counters.dropped_queue_bytes;
     if (dropped != dropped_before && (dropped & (dropped - 1)) == 0) {
         // Logged at 1, 2, 4, 8 … drops: visible without flooding the log.
-        log().warn("client '{}': queue full ({} messages), {} message(s) dropped so far",
-                   target->state.client_id(), outbound.queued_count(), dropped);
+        log().warn(
+            "client '{}': queue full ({} messages, {} bytes), {} message(s) dropped so far "
+            "({} over max_queued_messages, {} over max_queued_bytes)",
+            target->state.client_id(), outbound.queued_count(), outbound.queued_bytes(), dropped,
+            counters.dropped_queue_full, counters.dropped_queue_bytes);
     }
-    if (connection != nullptr && !ready.empty()) {
-        connection->send_outbound(ready);
+    if (record) {
+        record_delivery(target, *record, outcome, token);
+    }
+    if (!ready.empty()) {
+        dispatch_outbound(target, std::move(ready));
+        if (token && outcome == session::OfferOutcome::Sent) {
+            staged_.hold(token);  // its in-flight record is in the staged batch
+        }
     }
 }
 

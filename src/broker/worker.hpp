@@ -16,13 +16,19 @@
 #include <vector>
 
 #include "broker_context.hpp"
+#include "commit_waiter.hpp"
 #include "petrel/net/event_loop.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/protocol/packet.hpp"
+#include "staged_writes.hpp"
 
 namespace petrel::broker {
 
 class ClientConnection;
+
+// Unix time in milliseconds: what the store keeps for "disconnected at", since a steady
+// clock's time points mean nothing after a restart.
+std::int64_t wall_clock_ms();
 
 // A CONNECT that passed the checks of the accepting worker.
 struct AcceptedConnect {
@@ -51,10 +57,35 @@ class Worker {
 
     // ---- on this worker's thread ----
 
-    // Routes a message to every matching session.
-    void publish(const session::MessagePtr& message);
+    // Routes a message to every matching session. `token`, when given, is held by every
+    // store write the message causes (retained update, persistent sessions' queue entries),
+    // so its reply (the PUBACK/PUBREC) waits for all of them.
+    void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
     // Offers a delivery to a session homed here.
-    void deliver(const SessionHandlePtr& target, session::Delivery delivery);
+    void deliver(const SessionHandlePtr& target, session::Delivery delivery,
+                 const CommitToken& token = nullptr);
+
+    // ---- the store (on this worker's thread; see session_storage.cpp) ----
+
+    StagedWrites& staged() { return staged_; }
+    // Sends what a session's outbound flow produced, recording first in the store what it
+    // started (a queued message now in flight). Packets that must not leave before their
+    // state is on disk — a QoS 2 PUBLISH's packet id, a PUBREL after PUBREC, or anything
+    // when `after_commit` — wait for the staged batch's commit; order is kept either way.
+    void dispatch_outbound(const SessionHandlePtr& session,
+                           std::vector<session::OutboundPacket> packets, bool after_commit = false);
+    // Records an acknowledged (PUBACK/PUBCOMP, or failed PUBREC) in-flight message as gone.
+    void record_released(const SessionHandlePtr& session, protocol::PacketId packet_id);
+    // Records that a QoS 2 message got its PUBREC: only the PUBREL remains.
+    void record_pubrec(const SessionHandlePtr& session, protocol::PacketId packet_id);
+    // Writes the session record (or erases it when the session no longer needs one).
+    void record_session(const SessionHandlePtr& session, std::int64_t disconnected_at_ms);
+    // Reads spilled queue entries back when the session's in-memory queue runs low.
+    void refill(const SessionHandlePtr& session);
+    // The queue and in-flight limits a new session gets, from the config.
+    session::OutboundFlow::Limits session_limits() const;
+    // Before start(): takes a session recovered from the store.
+    void adopt_recovered(SessionHandlePtr session);
 
     // Sessions homed here. Attaches `connection` to the session for its client id,
     // taking the session over from an older connection and creating or discarding the
@@ -88,6 +119,9 @@ class Worker {
     void tick();
     void flush_outboxes();
     void publish_will(const SessionHandlePtr& session);
+    void store_retained(const session::MessagePtr& message, const CommitToken& token);
+    void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
+                         session::OfferOutcome outcome, const CommitToken& token);
 
     const unsigned index_;
     BrokerContext& context_;
@@ -103,6 +137,7 @@ class Worker {
     bool outbox_flush_scheduled_ = false;
     std::mt19937_64 random_;
     bool shutting_down_ = false;
+    StagedWrites staged_;
 };
 
 }  // namespace petrel::broker

@@ -10,7 +10,10 @@ OutboundFlow::OutboundFlow(const OutboundFlow& other)
       inflight_(other.inflight_),
       queue_(other.queue_),
       last_packet_id_(other.last_packet_id_),
-      counters_(other.counters_) {
+      counters_(other.counters_),
+      spilled_count_(other.spilled_count_),
+      queued_bytes_(other.queued_bytes_),
+      last_memory_seq_(other.last_memory_seq_) {
     for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
         by_id_.emplace(it->packet_id, it);
     }
@@ -30,32 +33,56 @@ void OutboundFlow::set_receive_maximum(std::uint16_t client_receive_maximum) {
         1, std::min<std::size_t>(limits_.max_inflight, client_receive_maximum));
 }
 
-std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online) {
+std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online,
+                                                OfferOutcome* outcome) {
+    OfferOutcome ignored = OfferOutcome::Dropped;
+    OfferOutcome& result = outcome != nullptr ? *outcome : ignored;
     std::vector<OutboundPacket> out;
     if (delivery.qos == 0) {
         if (online) {
             out.push_back(
                 OutboundPacket{OutboundPacket::Kind::Publish, 0, false, std::move(delivery)});
+            result = OfferOutcome::Sent;
         } else {
             ++counters_.dropped_qos0_offline;
+            result = OfferOutcome::Dropped;
         }
         return out;
     }
     if (online) {
         fill_window(out);  // room freed since the last offer goes to older messages first
     }
-    if (online && queue_.empty() && inflight_.size() < window_) {
+    // Straight into flight only when nothing is waiting ahead of it, in memory or spilled.
+    if (online && queue_.empty() && spilled_count_ == 0 && inflight_.size() < window_) {
         out.push_back(start_flight(std::move(delivery)));
+        result = OfferOutcome::Sent;
         return out;
     }
-    if (queue_.size() >= limits_.max_queued) {
+    const std::size_t size = delivery_size(delivery);
+    if (limits_.max_queued != 0 && queued_count() >= limits_.max_queued) {
         ++counters_.dropped_queue_full;
+        result = OfferOutcome::Dropped;
         return out;
     }
-    queue_.push_back(std::move(delivery));
-    if (online) {
-        fill_window(out);
+    if (limits_.max_queued_bytes != 0 && queued_bytes_ + size > limits_.max_queued_bytes) {
+        ++counters_.dropped_queue_bytes;
+        result = OfferOutcome::Dropped;
+        return out;
     }
+    queued_bytes_ += size;
+    // Once one delivery is spilled every later one is too, until refill() catches up:
+    // nothing may overtake a spilled delivery [MQTT-4.6.0-6].
+    if (spilled_count_ > 0 ||
+        (limits_.memory_window != 0 && queue_.size() >= limits_.memory_window)) {
+        ++spilled_count_;
+        result = OfferOutcome::Spilled;
+        return out;
+    }
+    last_memory_seq_ = std::max(last_memory_seq_, delivery.seq);
+    queue_.push_back(std::move(delivery));
+    // No fill_window() here: after the one above, either the window is full or the queue
+    // was empty and something is spilled, so a queued delivery cannot go out yet.
+    result = OfferOutcome::Queued;
     return out;
 }
 
@@ -119,9 +146,12 @@ std::vector<OutboundPacket> OutboundFlow::resume() {
 }
 
 void OutboundFlow::fill_window(std::vector<OutboundPacket>& out) {
+    // Stops when the memory queue is empty even if deliveries are spilled: the caller
+    // reads them back (refill_wanted / refill) and they go out from there.
     while (!queue_.empty() && inflight_.size() < window_) {
         Delivery next = std::move(queue_.front());
         queue_.pop_front();
+        queued_bytes_ -= std::min<std::uint64_t>(queued_bytes_, delivery_size(next));
         out.push_back(start_flight(std::move(next)));
     }
 }
@@ -146,6 +176,59 @@ protocol::PacketId OutboundFlow::allocate_packet_id() {
     return last_packet_id_;
 }
 
+std::size_t OutboundFlow::refill_wanted() const {
+    if (spilled_count_ == 0) {
+        return 0;
+    }
+    // Read back in batches of about half the window rather than one by one.
+    const std::size_t low_water = std::max<std::size_t>(1, limits_.memory_window / 2);
+    if (queue_.size() >= low_water) {
+        return 0;
+    }
+    if (limits_.memory_window == 0) {
+        return spilled_count_;  // spilling was turned off: take everything back
+    }
+    return std::min(spilled_count_, limits_.memory_window - queue_.size());
+}
+
+std::vector<OutboundPacket> OutboundFlow::refill(std::vector<Delivery> deliveries, bool online) {
+    for (Delivery& delivery : deliveries) {
+        // Only deliveries newer than anything held so far: a stale or repeated read from
+        // the store must not queue a delivery twice or out of order.
+        if (delivery.seq <= last_memory_seq_) {
+            continue;
+        }
+        if (spilled_count_ > 0) {
+            --spilled_count_;  // its bytes were counted when it was spilled
+        } else {
+            queued_bytes_ += delivery_size(delivery);  // not counted before: count it now
+        }
+        last_memory_seq_ = delivery.seq;
+        queue_.push_back(std::move(delivery));
+    }
+    std::vector<OutboundPacket> out;
+    if (online) {
+        fill_window(out);
+    }
+    return out;
+}
+
+void OutboundFlow::forget_spilled(std::uint64_t bytes) {
+    if (spilled_count_ > 0) {
+        --spilled_count_;
+    }
+    queued_bytes_ -= std::min(queued_bytes_, bytes);
+    ++counters_.dropped_store_failed;
+}
+
+std::size_t OutboundFlow::delivery_size(const Delivery& delivery) {
+    if (!delivery.message) {
+        return 0;
+    }
+    const Message& message = *delivery.message;
+    return message.topic.size() + (message.payload ? message.payload->size() : 0);
+}
+
 void OutboundFlow::restore_inflight(InflightMessage message) {
     const protocol::PacketId id = message.packet_id;
     inflight_.push_back(std::move(message));
@@ -154,7 +237,14 @@ void OutboundFlow::restore_inflight(InflightMessage message) {
 }
 
 void OutboundFlow::restore_queued(Delivery delivery) {
+    queued_bytes_ += delivery_size(delivery);
+    last_memory_seq_ = std::max(last_memory_seq_, delivery.seq);
     queue_.push_back(std::move(delivery));
+}
+
+void OutboundFlow::restore_spilled(std::size_t count, std::uint64_t bytes) {
+    spilled_count_ += count;
+    queued_bytes_ += bytes;
 }
 
 }  // namespace petrel::session

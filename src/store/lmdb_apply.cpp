@@ -20,15 +20,23 @@ struct Overloaded : F... {
     throw TxnFailure{0, std::string("corrupt record in '") + db + "' at key " + describe_key(key)};
 }
 
+// Decodes the records of a client whose name claim_name/owns_name has just checked.
+codec::ClientNames self(const std::string& client_id) {
+    return [&client_id](std::string_view) { return &client_id; };
+}
+
 }  // namespace
 
 void BatchApplier::apply(const WriteBatch& batch) {
     puts_.clear();
     deltas_.clear();
+    named_.clear();
+    released_.clear();
     for (const Mutation& m : batch.mutations()) {
         apply_one(m);
     }
     settle_messages();
+    drop_unused_names();
 }
 
 // A reference must name a message that is stored or put in this batch: a dangling one
@@ -46,105 +54,229 @@ void BatchApplier::release(MessageId id) {
     }
 }
 
+void BatchApplier::claim_name(const std::string& client_id) {
+    if (!codec::is_hashed(client_id)) {
+        return;
+    }
+    auto key = codec::client_prefix(client_id);
+    if (named_.contains(key)) {
+        return;
+    }
+    if (auto stored = get(txn_, dbs_.names, key)) {
+        auto name = codec::decode_name(key, *stored);
+        if (!name) {
+            corrupt("names", key);
+        }
+        if (*name != client_id) {
+            throw TxnFailure{0, "client id of " + std::to_string(client_id.size()) +
+                                    " bytes has the same key as a stored one (SHA-256 collision)"};
+        }
+    } else {
+        put(txn_, dbs_.names, key, codec::encode_name(client_id));
+    }
+    named_.insert(std::move(key));
+}
+
+bool BatchApplier::owns_name(const std::string& client_id) {
+    if (!codec::is_hashed(client_id)) {
+        return true;
+    }
+    auto key = codec::client_prefix(client_id);
+    if (named_.contains(key)) {
+        return true;
+    }
+    auto stored = get(txn_, dbs_.names, key);
+    if (!stored) {
+        return false;
+    }
+    auto name = codec::decode_name(key, *stored);
+    if (!name) {
+        corrupt("names", key);
+    }
+    if (*name != client_id) {
+        return false;  // the records under this key are another client's
+    }
+    named_.insert(std::move(key));
+    return true;
+}
+
+void BatchApplier::released_record(const std::string& client_id) {
+    if (codec::is_hashed(client_id)) {
+        released_.insert(codec::client_prefix(client_id));
+    }
+}
+
+// A client's last record may go piecemeal (erase_queued, erase_inflight, ...), not only
+// through erase_session: its name goes with it, so `names` never outgrows the records.
+void BatchApplier::drop_unused_names() {
+    for (const auto& prefix : released_) {
+        if (!has_client_records(txn_, dbs_, prefix)) {
+            del(txn_, dbs_.names, prefix);
+        }
+    }
+}
+
 void BatchApplier::apply_one(const Mutation& m) {
-    std::visit(Overloaded{
-                   [&](const mutation::PutMessage& p) {
-                       if (p.id == 0 || !p.message) {
-                           throw TxnFailure{0, "message id 0 or null message"};
-                       }
-                       puts_.try_emplace(p.id, p.message);
-                   },
-                   [&](const mutation::PutSession& p) {
-                       put(txn_, dbs_.sessions, codec::session_key(p.session.client_id),
-                           codec::encode_session(p.session));
-                   },
-                   [&](const mutation::EraseSession& e) { erase_client(e.client_id); },
-                   [&](const mutation::PutSubscription& p) {
-                       const auto& s = p.subscription;
-                       put(txn_, dbs_.subscriptions, codec::subscription_key(s.client_id, s.filter),
-                           codec::encode_subscription(s.record));
-                   },
-                   [&](const mutation::EraseSubscription& e) {
-                       del(txn_, dbs_.subscriptions,
-                           codec::subscription_key(e.client_id, e.filter));
-                   },
-                   [&](const mutation::PushQueued& p) {
-                       const auto key = codec::queued_key(p.entry.client_id, p.entry.seq);
-                       acquire(p.entry.message);
-                       if (auto old = get(txn_, dbs_.queued, key)) {
-                           auto entry = codec::decode_queued(key, *old);
-                           if (!entry) {
-                               corrupt("queued", key);
-                           }
-                           release(entry->message);
-                       }
-                       put(txn_, dbs_.queued, key, codec::encode_queued(p.entry));
-                   },
-                   [&](const mutation::EraseQueued& e) {
-                       const auto key = codec::queued_key(e.client_id, e.seq);
-                       if (auto old = get(txn_, dbs_.queued, key)) {
-                           auto entry = codec::decode_queued(key, *old);
-                           if (!entry) {
-                               corrupt("queued", key);
-                           }
-                           release(entry->message);
-                           del(txn_, dbs_.queued, key);
-                       }
-                   },
-                   [&](const mutation::PutInflight& p) {
-                       const auto key = codec::inflight_key(p.entry.client_id, p.entry.packet_id);
-                       if (p.entry.message != 0) {
-                           acquire(p.entry.message);
-                       }
-                       if (auto old = get(txn_, dbs_.inflight, key)) {
-                           auto entry = codec::decode_inflight(key, *old);
-                           if (!entry) {
-                               corrupt("inflight", key);
-                           }
-                           release(entry->message);
-                       }
-                       put(txn_, dbs_.inflight, key, codec::encode_inflight(p.entry));
-                   },
-                   [&](const mutation::EraseInflight& e) {
-                       const auto key = codec::inflight_key(e.client_id, e.packet_id);
-                       if (auto old = get(txn_, dbs_.inflight, key)) {
-                           auto entry = codec::decode_inflight(key, *old);
-                           if (!entry) {
-                               corrupt("inflight", key);
-                           }
-                           release(entry->message);
-                           del(txn_, dbs_.inflight, key);
-                       }
-                   },
-                   [&](const mutation::AddInboundQos2& a) {
-                       put(txn_, dbs_.qos2, codec::qos2_key(a.client_id, a.packet_id), {});
-                   },
-                   [&](const mutation::EraseInboundQos2& e) {
-                       del(txn_, dbs_.qos2, codec::qos2_key(e.client_id, e.packet_id));
-                   },
-                   [&](const mutation::SetRetained& s) {
-                       acquire(s.message);
-                       if (auto old = get(txn_, dbs_.retained, s.topic)) {
-                           auto id = codec::decode_u64(*old);
-                           if (!id) {
-                               corrupt("retained", s.topic);
-                           }
-                           release(*id);
-                       }
-                       put(txn_, dbs_.retained, s.topic, codec::message_key(s.message));
-                   },
-                   [&](const mutation::EraseRetained& e) {
-                       if (auto old = get(txn_, dbs_.retained, e.topic)) {
-                           auto id = codec::decode_u64(*old);
-                           if (!id) {
-                               corrupt("retained", e.topic);
-                           }
-                           release(*id);
-                           del(txn_, dbs_.retained, e.topic);
-                       }
-                   },
-               },
-               m);
+    std::visit(
+        Overloaded{
+            [&](const mutation::PutMessage& p) {
+                if (p.id == 0 || !p.message) {
+                    throw TxnFailure{0, "message id 0 or null message"};
+                }
+                puts_.try_emplace(p.id, p.message);
+            },
+            [&](const mutation::PutSession& p) {
+                claim_name(p.session.client_id);
+                put(txn_, dbs_.sessions, codec::session_key(p.session.client_id),
+                    codec::encode_session(p.session));
+            },
+            [&](const mutation::EraseSession& e) {
+                if (owns_name(e.client_id)) {
+                    erase_client(e.client_id);
+                }
+            },
+            [&](const mutation::PutSubscription& p) {
+                const auto& s = p.subscription;
+                claim_name(s.client_id);
+                const auto key = codec::subscription_key(s.client_id, s.filter);
+                if (codec::is_hashed(s.filter)) {
+                    if (auto old = get(txn_, dbs_.subscriptions, key)) {
+                        auto stored = codec::decode_subscription(key, *old, self(s.client_id));
+                        if (!stored) {
+                            corrupt("subscriptions", key);
+                        }
+                        if (stored->filter != s.filter) {
+                            throw TxnFailure{0,
+                                             "topic filter has the same key as a stored one "
+                                             "(SHA-256 collision)"};
+                        }
+                    }
+                }
+                put(txn_, dbs_.subscriptions, key, codec::encode_subscription(s));
+            },
+            [&](const mutation::EraseSubscription& e) {
+                if (!owns_name(e.client_id)) {
+                    return;
+                }
+                const auto key = codec::subscription_key(e.client_id, e.filter);
+                if (codec::is_hashed(e.filter)) {
+                    auto old = get(txn_, dbs_.subscriptions, key);
+                    if (!old) {
+                        return;
+                    }
+                    auto stored = codec::decode_subscription(key, *old, self(e.client_id));
+                    if (!stored) {
+                        corrupt("subscriptions", key);
+                    }
+                    if (stored->filter != e.filter) {
+                        return;  // another filter's record
+                    }
+                }
+                if (del(txn_, dbs_.subscriptions, key)) {
+                    released_record(e.client_id);
+                }
+            },
+            [&](const mutation::PushQueued& p) {
+                claim_name(p.entry.client_id);
+                const auto key = codec::queued_key(p.entry.client_id, p.entry.seq);
+                acquire(p.entry.message);
+                if (auto old = get(txn_, dbs_.queued, key)) {
+                    auto entry = codec::decode_queued_value(*old);
+                    if (!entry) {
+                        corrupt("queued", key);
+                    }
+                    release(entry->message);
+                }
+                put(txn_, dbs_.queued, key, codec::encode_queued(p.entry));
+            },
+            [&](const mutation::EraseQueued& e) {
+                if (!owns_name(e.client_id)) {
+                    return;
+                }
+                const auto key = codec::queued_key(e.client_id, e.seq);
+                if (auto old = get(txn_, dbs_.queued, key)) {
+                    auto entry = codec::decode_queued_value(*old);
+                    if (!entry) {
+                        corrupt("queued", key);
+                    }
+                    release(entry->message);
+                    del(txn_, dbs_.queued, key);
+                    released_record(e.client_id);
+                }
+            },
+            [&](const mutation::PutInflight& p) {
+                claim_name(p.entry.client_id);
+                const auto key = codec::inflight_key(p.entry.client_id, p.entry.packet_id);
+                if (p.entry.message != 0) {
+                    acquire(p.entry.message);
+                }
+                if (auto old = get(txn_, dbs_.inflight, key)) {
+                    auto entry = codec::decode_inflight(key, *old, self(p.entry.client_id));
+                    if (!entry) {
+                        corrupt("inflight", key);
+                    }
+                    release(entry->message);
+                }
+                put(txn_, dbs_.inflight, key, codec::encode_inflight(p.entry));
+            },
+            [&](const mutation::EraseInflight& e) {
+                if (!owns_name(e.client_id)) {
+                    return;
+                }
+                const auto key = codec::inflight_key(e.client_id, e.packet_id);
+                if (auto old = get(txn_, dbs_.inflight, key)) {
+                    auto entry = codec::decode_inflight(key, *old, self(e.client_id));
+                    if (!entry) {
+                        corrupt("inflight", key);
+                    }
+                    release(entry->message);
+                    del(txn_, dbs_.inflight, key);
+                    released_record(e.client_id);
+                }
+            },
+            [&](const mutation::AddInboundQos2& a) {
+                claim_name(a.client_id);
+                put(txn_, dbs_.qos2, codec::qos2_key(a.client_id, a.packet_id), {});
+            },
+            [&](const mutation::EraseInboundQos2& e) {
+                if (owns_name(e.client_id) &&
+                    del(txn_, dbs_.qos2, codec::qos2_key(e.client_id, e.packet_id))) {
+                    released_record(e.client_id);
+                }
+            },
+            [&](const mutation::SetRetained& s) {
+                const auto key = codec::retained_key(s.topic);
+                acquire(s.message);
+                if (auto old = get(txn_, dbs_.retained, key)) {
+                    auto stored = codec::decode_retained(key, *old);
+                    if (!stored) {
+                        corrupt("retained", key);
+                    }
+                    if (stored->first != s.topic) {
+                        throw TxnFailure{
+                            0,
+                            "retained topic has the same key as a stored one (SHA-256 collision)"};
+                    }
+                    release(stored->second);
+                }
+                put(txn_, dbs_.retained, key, codec::encode_retained(s.topic, s.message));
+            },
+            [&](const mutation::EraseRetained& e) {
+                const auto key = codec::retained_key(e.topic);
+                if (auto old = get(txn_, dbs_.retained, key)) {
+                    auto stored = codec::decode_retained(key, *old);
+                    if (!stored) {
+                        corrupt("retained", key);
+                    }
+                    if (stored->first != e.topic) {
+                        return;  // another topic's slot
+                    }
+                    release(stored->second);
+                    del(txn_, dbs_.retained, key);
+                }
+            },
+        },
+        m);
 }
 
 void BatchApplier::erase_client(const std::string& client_id) {
@@ -153,10 +285,10 @@ void BatchApplier::erase_client(const std::string& client_id) {
     for_each_prefixed(txn_, dbs_.subscriptions, prefix, true,
                       [](std::string_view, std::string_view) {});
     for_each_prefixed(txn_, dbs_.qos2, prefix, true, [](std::string_view, std::string_view) {});
-    // A longer client id can share the prefix's bytes only if its length field matches,
-    // which fixes its size: the prefix identifies exactly one client.
+    // No other client's key starts with this prefix (see codec::name_part), so the scan
+    // stays within this client, however long its id.
     for_each_prefixed(txn_, dbs_.queued, prefix, true, [&](std::string_view k, std::string_view v) {
-        auto entry = codec::decode_queued(k, v);
+        auto entry = codec::decode_queued_value(v);
         if (!entry) {
             corrupt("queued", k);
         }
@@ -164,12 +296,13 @@ void BatchApplier::erase_client(const std::string& client_id) {
     });
     for_each_prefixed(txn_, dbs_.inflight, prefix, true,
                       [&](std::string_view k, std::string_view v) {
-                          auto entry = codec::decode_inflight(k, v);
+                          auto entry = codec::decode_inflight(k, v, self(client_id));
                           if (!entry) {
                               corrupt("inflight", k);
                           }
                           release(entry->message);
                       });
+    released_record(client_id);
 }
 
 std::uint64_t BatchApplier::stored_references(MessageId id) {

@@ -34,12 +34,30 @@ struct Attempt {
     bool ok() const { return rc == 0 && error.empty(); }
 };
 
-CommitResult to_result(const Attempt& a) {
+// Below this much free space, an EIO from a commit is taken for a full disk.
+constexpr std::uintmax_t kLowDiskSpace = std::uintmax_t{4} << 20;
+
+// The map at its limit, or the disk full. A failed write comes back from the commit as
+// its errno (ENOSPC; EDQUOT over a quota), except that a write the disk filled up half
+// way through comes back as EIO (mdb_page_flush: "short write, filesystem full?"): an
+// EIO counts when the store's filesystem has next to nothing left.
+bool out_of_space(int rc, const std::filesystem::path& directory) {
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT) {
+        return true;
+    }
+    if (rc != EIO) {
+        return false;
+    }
+    std::error_code ec;
+    const auto space = std::filesystem::space(directory, ec);
+    return !ec && space.available < kLowDiskSpace;
+}
+
+CommitResult to_result(const Attempt& a, const std::filesystem::path& directory) {
     if (a.ok()) {
         return {};
     }
-    const bool no_space = a.rc == MDB_MAP_FULL || a.rc == ENOSPC;
-    return CommitResult{false, no_space, a.error};
+    return CommitResult{false, out_of_space(a.rc, directory), a.error};
 }
 
 }  // namespace
@@ -64,7 +82,8 @@ struct LmdbStore::Impl {
     const LmdbOptions options;
     lmdb::Env env;
     // mdb_env_set_mapsize is only legal with no transaction active in the process: the
-    // writer holds this exclusively to resize, readers (load, counts) hold it shared.
+    // writer holds this exclusively to resize, readers (load, recover, read_queued,
+    // counts) hold it shared.
     std::shared_mutex resize_mutex;
 
     std::mutex mutex;  // guards the fields below
@@ -123,6 +142,29 @@ Snapshot LmdbStore::load() {
     try {
         lmdb::Txn txn(impl_->env.get(), true);
         return lmdb::read_snapshot(txn.get(), impl_->env.dbs(), nullptr);
+    } catch (const lmdb::TxnFailure& f) {
+        throw StoreError("cannot read store: " + f.what);
+    }
+}
+
+Snapshot LmdbStore::recover(std::size_t queue_window) {
+    std::shared_lock lock(impl_->resize_mutex);
+    try {
+        lmdb::Txn txn(impl_->env.get(), true);
+        return lmdb::recover_snapshot(txn.get(), impl_->env.dbs(), queue_window);
+    } catch (const lmdb::TxnFailure& f) {
+        throw StoreError("cannot read store: " + f.what);
+    }
+}
+
+// MDB_NOTLS (see lmdb::Env) lets each caller's thread run its own read transaction; the
+// shared lock keeps the writer from resizing the map under it.
+Store::QueuedRead LmdbStore::read_queued(const std::string& client_id, std::uint64_t after_seq,
+                                         std::size_t limit) {
+    std::shared_lock lock(impl_->resize_mutex);
+    try {
+        lmdb::Txn txn(impl_->env.get(), true);
+        return lmdb::read_queue(txn.get(), impl_->env.dbs(), client_id, after_seq, limit);
     } catch (const lmdb::TxnFailure& f) {
         throw StoreError("cannot read store: " + f.what);
     }
@@ -211,7 +253,7 @@ CommitResult LmdbStore::Impl::commit_with_growth(std::span<Pending> batches) {
         if (a.rc == MDB_MAP_FULL && grow()) {
             continue;  // the aborted transaction left nothing behind: replay it whole
         }
-        return to_result(a);
+        return to_result(a, options.directory);
     }
 }
 

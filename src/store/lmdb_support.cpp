@@ -68,7 +68,8 @@ Env::Env(const std::filesystem::path& directory, Options options) {
     if (options.map_size != 0) {
         mdb_env_set_mapsize(env_, options.map_size);
     }
-    // MDB_NOTLS: read transactions are begun by whichever thread calls load()/counts().
+    // MDB_NOTLS: read transactions are begun by whichever thread calls load(), counts() or
+    // read_queued(), several at once: each takes its own reader slot, not one per thread.
     unsigned flags = MDB_NOTLS;
     if (!options.sync) {
         flags |= MDB_NOSYNC;
@@ -159,6 +160,7 @@ void Env::open_databases(const std::filesystem::path& directory, bool read_only)
     open("inflight", dbs_.inflight);
     open("qos2", dbs_.qos2);
     open("retained", dbs_.retained);
+    open("names", dbs_.names);
     // Committing makes the handles usable by every later transaction (a read-only one too).
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
@@ -231,6 +233,16 @@ std::uint64_t entries(MDB_txn* txn, MDB_dbi dbi) {
     return stat.ms_entries;
 }
 
+bool has_client_records(MDB_txn* txn, const Databases& dbs, std::string_view client_prefix) {
+    for (MDB_dbi dbi : {dbs.sessions, dbs.subscriptions, dbs.queued, dbs.inflight, dbs.qos2}) {
+        Cursor cursor(txn, dbi);
+        if (cursor.seek(client_prefix) && cursor.key().starts_with(client_prefix)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 Cursor::Cursor(MDB_txn* txn, MDB_dbi dbi) {
     const int rc = mdb_cursor_open(txn, dbi, &cursor_);
     if (rc != 0) {
@@ -248,6 +260,10 @@ bool Cursor::seek(std::string_view start) {
     }
     key_ = to_val(start);
     return step(MDB_SET_RANGE);
+}
+
+bool Cursor::last() {
+    return step(MDB_LAST);
 }
 
 bool Cursor::next() {

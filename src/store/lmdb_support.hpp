@@ -26,7 +26,9 @@ struct TxnFailure {
 };
 
 // Payloads live once in `messages`; `refs` holds their reference counts apart, so that
-// queueing a message for one more session rewrites 8 bytes, not the payload.
+// queueing a message for one more session rewrites 8 bytes, not the payload. `names`
+// holds the full id of every client whose id is too long for a key (codec::is_hashed),
+// under its client prefix, for as long as any record of that client exists.
 struct Databases {
     MDB_dbi meta = 0;
     MDB_dbi messages = 0;
@@ -37,6 +39,7 @@ struct Databases {
     MDB_dbi inflight = 0;
     MDB_dbi qos2 = 0;
     MDB_dbi retained = 0;
+    MDB_dbi names = 0;
 };
 
 class Env {
@@ -89,6 +92,8 @@ std::optional<std::string_view> get(MDB_txn* txn, MDB_dbi dbi, std::string_view 
 void put(MDB_txn* txn, MDB_dbi dbi, std::string_view key, std::string_view value);
 bool del(MDB_txn* txn, MDB_dbi dbi, std::string_view key);
 std::uint64_t entries(MDB_txn* txn, MDB_dbi dbi);
+// Whether any database keyed by client holds a record under `client_prefix`.
+bool has_client_records(MDB_txn* txn, const Databases& dbs, std::string_view client_prefix);
 
 // Visits every record whose key starts with `prefix`, in key order. With `erase` set,
 // each record is deleted after `visit` has seen it.
@@ -104,6 +109,7 @@ class Cursor {
     Cursor& operator=(const Cursor&) = delete;
     // Positions on the first key >= `start` (or the first key when empty); false at end.
     bool seek(std::string_view start);
+    bool last();
     bool next();
     void erase_current();
     std::string_view key() const { return view(key_); }

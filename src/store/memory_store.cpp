@@ -3,8 +3,11 @@
 #include "petrel/store/memory_store.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace petrel::store {
 
@@ -14,6 +17,16 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+
+// What the store hands back names its id, whatever the caller put.
+session::MessagePtr with_id(session::MessagePtr message, MessageId id) {
+    if (message->id == id) {
+        return message;
+    }
+    auto copy = std::make_shared<session::Message>(*message);
+    copy->id = id;
+    return copy;
+}
 
 }  // namespace
 
@@ -71,7 +84,9 @@ void MemoryStore::apply(const WriteBatch& batch) {
     }
     for (auto& [id, message] : puts) {
         max_message_id_ = std::max(max_message_id_, id);
-        messages_.try_emplace(id, StoredMessage{std::move(message), 0});
+        if (!messages_.contains(id)) {
+            messages_.emplace(id, StoredMessage{with_id(std::move(message), id), 0});
+        }
     }
     // A message put but referenced by nothing is dropped here, as is one whose last
     // reference went during the batch.
@@ -136,6 +151,9 @@ void MemoryStore::apply_one(const Mutation& m, RefDeltas& deltas,
                     release(it->second.message);
                     client->second.erase(it);
                 }
+                if (client->second.empty()) {
+                    queued_.erase(client);
+                }
             },
             [&](const mutation::PutInflight& p) {
                 auto& slot = inflight_[p.entry.client_id];
@@ -153,6 +171,9 @@ void MemoryStore::apply_one(const Mutation& m, RefDeltas& deltas,
                 if (auto it = client->second.find(e.packet_id); it != client->second.end()) {
                     release(it->second.message);
                     client->second.erase(it);
+                }
+                if (client->second.empty()) {
+                    inflight_.erase(client);
                 }
             },
             [&](const mutation::AddInboundQos2& a) {
@@ -200,6 +221,14 @@ void MemoryStore::erase_client_data(const std::string& client_id, RefDeltas& del
 }
 
 Snapshot MemoryStore::load() {
+    return snapshot(0, true);
+}
+
+Snapshot MemoryStore::recover(std::size_t queue_window) {
+    return snapshot(queue_window, false);
+}
+
+Snapshot MemoryStore::snapshot(std::size_t queue_window, bool all_messages) {
     std::lock_guard lock(mutex_);
     Snapshot snapshot;
     for (const auto& [id, session] : sessions_) {
@@ -208,9 +237,21 @@ Snapshot MemoryStore::load() {
     for (const auto& [key, subscription] : subscriptions_) {
         snapshot.subscriptions.push_back(subscription);
     }
+    std::vector<MessageId> referenced;
     for (const auto& [client, entries] : queued_) {
+        if (entries.empty()) {
+            continue;
+        }
+        auto& out = snapshot.queued[client];
+        auto& summary = snapshot.queue_summaries[client];
         for (const auto& [seq, entry] : entries) {
-            snapshot.queued[client].push_back(entry);
+            ++summary.count;
+            summary.bytes += entry.bytes;
+            summary.last_seq = seq;
+            if (queue_window == 0 || out.size() < queue_window) {
+                out.push_back(entry);
+                referenced.push_back(entry.message);
+            }
         }
     }
     for (const auto& [client, entries] : inflight_) {
@@ -220,6 +261,9 @@ Snapshot MemoryStore::load() {
         auto& out = snapshot.inflight[client];
         for (const auto& [id, entry] : entries) {
             out.push_back(entry);
+            if (entry.message != 0) {
+                referenced.push_back(entry.message);
+            }
         }
         std::ranges::sort(out, {}, &InflightEntry::seq);
     }
@@ -229,11 +273,36 @@ Snapshot MemoryStore::load() {
         }
     }
     snapshot.retained.insert(retained_.begin(), retained_.end());
-    for (const auto& [id, stored] : messages_) {
-        snapshot.messages.emplace(id, stored.message);
+    for (const auto& [topic, id] : retained_) {
+        referenced.push_back(id);
+    }
+    if (all_messages) {
+        for (const auto& [id, stored] : messages_) {
+            snapshot.messages.emplace(id, stored.message);
+        }
+    } else {
+        for (MessageId id : referenced) {
+            snapshot.messages.try_emplace(id, messages_.at(id).message);
+        }
     }
     snapshot.max_message_id = max_message_id_;
     return snapshot;
+}
+
+Store::QueuedRead MemoryStore::read_queued(const std::string& client_id, std::uint64_t after_seq,
+                                           std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    QueuedRead out;
+    auto client = queued_.find(client_id);
+    if (client == queued_.end() || after_seq == std::numeric_limits<std::uint64_t>::max()) {
+        return out;
+    }
+    for (auto it = client->second.upper_bound(after_seq);
+         it != client->second.end() && out.entries.size() < limit; ++it) {
+        out.entries.push_back(it->second);
+        out.messages.try_emplace(it->second.message, messages_.at(it->second.message).message);
+    }
+    return out;
 }
 
 StoreCounts MemoryStore::counts() {

@@ -1,80 +1,12 @@
-// Binary encoding of store keys and values; see record_codec.hpp for the layout rules.
+// Binary encoding of store values; see record_codec.hpp for the layout rules (keys are in
+// record_keys.cpp).
 #include "petrel/store/record_codec.hpp"
 
-#include <limits>
+#include "codec_io.hpp"
 
 namespace petrel::store::codec {
 
 namespace {
-
-class Writer {
-  public:
-    void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-    void u16(std::uint16_t v) { big_endian(v, 2); }
-    void u32(std::uint32_t v) { big_endian(v, 4); }
-    void u64(std::uint64_t v) { big_endian(v, 8); }
-    // Lengths are 32-bit: a payload may exceed 65,535 bytes (MQTT allows ~256 MB).
-    void bytes(std::string_view b) {
-        u32(static_cast<std::uint32_t>(b.size()));
-        out_.append(b);
-    }
-    void raw(std::string_view b) { out_.append(b); }
-    std::string take() { return std::move(out_); }
-
-  private:
-    void big_endian(std::uint64_t v, int width) {
-        for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {
-            out_.push_back(static_cast<char>((v >> shift) & 0xFF));
-        }
-    }
-    std::string out_;
-};
-
-// Reads with every access bounds-checked; the first failure sticks, so a decoder reads
-// its fields unconditionally and checks ok() once at the end.
-class Reader {
-  public:
-    explicit Reader(std::string_view in) : in_(in) {}
-
-    std::uint8_t u8() { return static_cast<std::uint8_t>(big_endian(1)); }
-    std::uint16_t u16() { return static_cast<std::uint16_t>(big_endian(2)); }
-    std::uint32_t u32() { return static_cast<std::uint32_t>(big_endian(4)); }
-    std::uint64_t u64() { return big_endian(8); }
-    bool flag() {
-        const auto v = u8();
-        if (v > 1) {
-            ok_ = false;
-        }
-        return v == 1;
-    }
-    std::string_view raw(std::size_t n) {
-        if (!ok_ || in_.size() - pos_ < n) {
-            ok_ = false;
-            return {};
-        }
-        auto out = in_.substr(pos_, n);
-        pos_ += n;
-        return out;
-    }
-    std::string bytes() { return std::string(raw(u32())); }
-    std::string_view rest() { return raw(in_.size() - pos_); }
-    void fail() { ok_ = false; }
-    bool ok() const { return ok_; }
-    // Trailing bytes are corruption too: every layout is read to its end.
-    bool done() const { return ok_ && pos_ == in_.size(); }
-
-  private:
-    std::uint64_t big_endian(std::size_t width) {
-        std::uint64_t v = 0;
-        for (char c : raw(width)) {
-            v = (v << 8) | static_cast<std::uint8_t>(c);
-        }
-        return v;
-    }
-    std::string_view in_;
-    std::size_t pos_ = 0;
-    bool ok_ = true;
-};
 
 bool format_ok(Reader& r) {
     return r.u8() == kRecordFormat && r.ok();
@@ -135,77 +67,23 @@ std::vector<std::uint32_t> read_ids(Reader& r) {
     return ids;
 }
 
-// The client part of a key, then the expected remainder length (0 = any).
+// The client a key names, resolved, and what follows the client part; `rest_size` is the
+// length that must follow (npos = any).
 std::optional<std::pair<std::string, std::string_view>> split_key(std::string_view key,
-                                                                  std::size_t rest_size) {
+                                                                  std::size_t rest_size,
+                                                                  const ClientNames& names) {
     auto client = decode_client_key(key);
-    if (!client || client->rest.size() != rest_size) {
+    if (!client || (rest_size != std::string_view::npos && client->rest.size() != rest_size)) {
         return std::nullopt;
     }
-    return std::pair{std::move(client->client_id), client->rest};
+    auto id = resolve_client(client->client, names);
+    if (!id) {
+        return std::nullopt;
+    }
+    return std::pair{std::move(*id), client->rest};
 }
 
 }  // namespace
-
-std::string client_prefix(std::string_view client_id) {
-    Writer w;
-    w.u16(static_cast<std::uint16_t>(client_id.size()));
-    w.raw(client_id);
-    return w.take();
-}
-
-std::string session_key(std::string_view client_id) {
-    return client_prefix(client_id);
-}
-
-std::string subscription_key(std::string_view client_id, std::string_view filter) {
-    return client_prefix(client_id).append(filter);
-}
-
-std::string queued_key(std::string_view client_id, std::uint64_t seq) {
-    return client_prefix(client_id).append(encode_u64(seq));
-}
-
-std::string inflight_key(std::string_view client_id, protocol::PacketId packet_id) {
-    Writer w;
-    w.raw(client_prefix(client_id));
-    w.u16(packet_id);
-    return w.take();
-}
-
-std::string qos2_key(std::string_view client_id, protocol::PacketId packet_id) {
-    return inflight_key(client_id, packet_id);
-}
-
-std::string message_key(MessageId id) {
-    return encode_u64(id);
-}
-
-std::optional<ClientKey> decode_client_key(std::string_view key) {
-    Reader r(key);
-    const auto length = r.u16();
-    auto client = r.raw(length);
-    if (!r.ok()) {
-        return std::nullopt;
-    }
-    return ClientKey{std::string(client), key.substr(2 + length)};
-}
-
-std::optional<MessageId> decode_message_key(std::string_view key) {
-    return decode_u64(key);
-}
-
-std::string encode_u64(std::uint64_t value) {
-    Writer w;
-    w.u64(value);
-    return w.take();
-}
-
-std::optional<std::uint64_t> decode_u64(std::string_view bytes) {
-    Reader r(bytes);
-    const auto v = r.u64();
-    return r.done() ? std::optional(v) : std::nullopt;
-}
 
 std::string encode_message(const session::Message& message) {
     Writer w;
@@ -251,8 +129,9 @@ std::string encode_session(const StoredSession& session) {
     return w.take();
 }
 
-std::optional<StoredSession> decode_session(std::string_view key, std::string_view value) {
-    auto client = split_key(key, 0);
+std::optional<StoredSession> decode_session(std::string_view key, std::string_view value,
+                                            const ClientNames& names) {
+    auto client = split_key(key, 0, names);
     Reader r(value);
     if (!client || !format_ok(r)) {
         return std::nullopt;
@@ -278,7 +157,8 @@ std::optional<StoredSession> decode_session(std::string_view key, std::string_vi
     return r.done() ? std::optional(std::move(s)) : std::nullopt;
 }
 
-std::string encode_subscription(const session::SubscriptionRecord& record) {
+std::string encode_subscription(const StoredSubscription& subscription) {
+    const auto& record = subscription.record;
     Writer w;
     w.u8(kRecordFormat);
     w.u8(record.options.qos);
@@ -287,19 +167,23 @@ std::string encode_subscription(const session::SubscriptionRecord& record) {
     w.u8(static_cast<std::uint8_t>(record.options.retain_handling));
     w.u8(record.subscription_id ? 1 : 0);
     w.u32(record.subscription_id.value_or(0));
+    if (is_hashed(subscription.filter)) {
+        w.bytes(subscription.filter);  // the key holds only its digest
+    }
     return w.take();
 }
 
-std::optional<StoredSubscription> decode_subscription(std::string_view key,
-                                                      std::string_view value) {
-    auto client = decode_client_key(key);
+std::optional<StoredSubscription> decode_subscription(std::string_view key, std::string_view value,
+                                                      const ClientNames& names) {
+    auto client = split_key(key, std::string_view::npos, names);
+    std::string_view rest;
+    auto filter = client ? split_name(client->second, &rest) : std::nullopt;
     Reader r(value);
-    if (!client || !format_ok(r)) {
+    if (!filter || !rest.empty() || !format_ok(r)) {
         return std::nullopt;
     }
     StoredSubscription s;
-    s.client_id = std::move(client->client_id);
-    s.filter = std::string(client->rest);
+    s.client_id = std::move(client->first);
     s.record.options.qos = read_qos(r);
     s.record.options.no_local = r.flag();
     s.record.options.retain_as_published = r.flag();
@@ -313,6 +197,14 @@ std::optional<StoredSubscription> decode_subscription(std::string_view key,
     if (has_id) {
         s.record.subscription_id = id;
     }
+    if (filter->hashed) {
+        s.filter = r.bytes();
+        if (name_part(s.filter) != filter->encoded) {
+            return std::nullopt;  // damaged, or another filter with the same digest
+        }
+    } else {
+        s.filter = std::string(filter->name);
+    }
     return r.done() ? std::optional(std::move(s)) : std::nullopt;
 }
 
@@ -320,26 +212,37 @@ std::string encode_queued(const QueuedEntry& entry) {
     Writer w;
     w.u8(kRecordFormat);
     w.u64(entry.message);
+    w.u64(entry.bytes);
     w.u8(entry.qos);
     w.u8(entry.retain ? 1 : 0);
     write_ids(w, entry.subscription_ids);
     return w.take();
 }
 
-std::optional<QueuedEntry> decode_queued(std::string_view key, std::string_view value) {
-    auto client = split_key(key, 8);
+std::optional<QueuedEntry> decode_queued_value(std::string_view value) {
     Reader r(value);
-    if (!client || !format_ok(r)) {
+    if (!format_ok(r)) {
         return std::nullopt;
     }
     QueuedEntry e;
-    e.client_id = std::move(client->first);
-    e.seq = *decode_u64(client->second);
     e.message = r.u64();
+    e.bytes = r.u64();
     e.qos = read_qos(r);
     e.retain = r.flag();
     e.subscription_ids = read_ids(r);
     return r.done() && e.message != 0 ? std::optional(std::move(e)) : std::nullopt;
+}
+
+std::optional<QueuedEntry> decode_queued(std::string_view key, std::string_view value,
+                                         const ClientNames& names) {
+    auto client = split_key(key, 8, names);
+    auto e = client ? decode_queued_value(value) : std::nullopt;
+    if (!e) {
+        return std::nullopt;
+    }
+    e->client_id = std::move(client->first);
+    e->seq = *decode_u64(client->second);
+    return e;
 }
 
 std::string encode_inflight(const InflightEntry& entry) {
@@ -354,9 +257,10 @@ std::string encode_inflight(const InflightEntry& entry) {
     return w.take();
 }
 
-std::optional<InflightEntry> decode_inflight(std::string_view key, std::string_view value) {
+std::optional<InflightEntry> decode_inflight(std::string_view key, std::string_view value,
+                                             const ClientNames& names) {
     std::string client;
-    auto packet_id = decode_qos2_key(key, &client);
+    auto packet_id = decode_qos2_key(key, &client, names);
     Reader r(value);
     if (!packet_id || !format_ok(r)) {
         return std::nullopt;
@@ -377,8 +281,9 @@ std::optional<InflightEntry> decode_inflight(std::string_view key, std::string_v
     return r.done() ? std::optional(std::move(e)) : std::nullopt;
 }
 
-std::optional<protocol::PacketId> decode_qos2_key(std::string_view key, std::string* client_id) {
-    auto client = split_key(key, 2);
+std::optional<protocol::PacketId> decode_qos2_key(std::string_view key, std::string* client_id,
+                                                  const ClientNames& names) {
+    auto client = split_key(key, 2, names);
     if (!client) {
         return std::nullopt;
     }

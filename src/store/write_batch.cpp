@@ -9,7 +9,9 @@ namespace petrel::store {
 Store::~Store() = default;
 
 void WriteBatch::put_message(MessageId id, const session::Message& message) {
-    put_message(id, std::make_shared<const session::Message>(message));
+    auto copy = std::make_shared<session::Message>(message);
+    copy->id = id;
+    put_message(id, std::move(copy));
 }
 
 void WriteBatch::put_message(MessageId id, session::MessagePtr message) {

@@ -20,6 +20,12 @@ struct ListenerConfig {
 
 enum class LogLevel { Error, Warning, Notice, Info, Debug };
 
+// How commits reach the disk; see the durability contract in README.md.
+enum class PersistenceMode {
+    Sync,   // acknowledge a QoS 1/2 message only once it is committed and fsynced
+    Batch,  // commit and fsync at most every persistence_batch_ms; acks may precede the disk
+};
+
 struct Config {
     std::vector<ListenerConfig> listeners;  // empty: one listener on 127.0.0.1:1883
     bool allow_anonymous = true;
@@ -30,6 +36,17 @@ struct Config {
     std::size_t max_inflight_messages = 20;
     std::uint16_t max_keepalive = 0;  // 0: no limit
     unsigned connect_timeout_seconds = 10;
+    std::size_t max_queued_bytes = 0;  // per session, topic + payload; 0: no limit
+
+    bool persistence = true;  // false: sessions and retained messages live in memory only
+    std::string persistence_location = "./data";
+    PersistenceMode persistence_mode = PersistenceMode::Sync;
+    unsigned persistence_batch_ms = 50;
+    std::size_t store_map_size = std::size_t{64} << 20;  // grows by doubling when full
+    std::size_t store_max_map_size = 0;                  // growth limit; 0: none
+    // Queued messages per offline persistent session held in memory; the rest are read
+    // back from the store as the queue drains.
+    std::size_t queue_memory_window = 256;
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;

@@ -23,6 +23,9 @@ struct Message {
     protocol::Properties properties;
     // Client id of the publisher, for the v5 No Local option.
     std::string publisher;
+    // The store's id for this message (store::MessageId), 0 while it has none. Assigned
+    // before the message is shared, so every queue and in-flight record names one copy.
+    std::uint64_t id = 0;
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -32,6 +35,9 @@ struct Delivery {
     protocol::Qos qos = 0;                        // min(publish QoS, granted QoS)
     bool retain = false;                          // the RETAIN flag as sent to this subscriber
     std::vector<std::uint32_t> subscription_ids;  // v5: every matching subscription's id
+    // This delivery's place in the session's stored queue (store::QueuedEntry::seq), 0 for
+    // a session that is not stored. Increasing per session, in delivery order.
+    std::uint64_t seq = 0;
 };
 
 }  // namespace petrel::session

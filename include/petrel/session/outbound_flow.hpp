@@ -42,14 +42,29 @@ struct OutboundPacket {
 };
 
 struct OutboundCounters {
-    std::uint64_t dropped_queue_full = 0;
+    std::uint64_t dropped_queue_full = 0;   // max_queued messages reached
+    std::uint64_t dropped_queue_bytes = 0;  // max_queued_bytes reached
     std::uint64_t dropped_qos0_offline = 0;
     std::uint64_t dropped_too_large = 0;  // over the client's Maximum Packet Size
+    std::uint64_t dropped_store_failed = 0;  // spilled, but the store could not keep it
 };
 
 struct OutboundLimits {
     std::size_t max_inflight = 20;  // also capped by the client's Receive Maximum
-    std::size_t max_queued = 1000;  // messages waiting for room in the window
+    std::size_t max_queued = 1000;  // messages waiting for room in the window (0 = no limit)
+    std::size_t max_queued_bytes = 0;  // their delivery_size() total (0 = no limit)
+    // 0: every queued delivery is held in memory. N > 0: at most N are; later ones are
+    // "spilled" — counted (and their bytes) but held only by the store, and read back with
+    // refill() as the queue drains, so an offline session's queue does not grow the RSS.
+    std::size_t memory_window = 0;
+};
+
+// What offer() did with a delivery.
+enum class OfferOutcome : std::uint8_t {
+    Sent,     // in flight now (QoS 1/2) or written at once (QoS 0): it is in the returned packets
+    Queued,   // held in the in-memory queue
+    Spilled,  // counted in the queue but not held: the caller's store holds it
+    Dropped,  // refused: queue full (count or bytes), or QoS 0 while offline; counted
 };
 
 class OutboundFlow {
@@ -71,11 +86,17 @@ class OutboundFlow {
     // The window for the current connection: min(our limit, the client's Receive Maximum).
     void set_receive_maximum(std::uint16_t client_receive_maximum);
     std::size_t window() const { return window_; }
+    // Turns spilling on (N > 0) for a session the store keeps; see OutboundLimits.
+    void set_memory_window(std::size_t n) { limits_.memory_window = n; }
 
     // Offers a delivery. Online: returns the packets to write now (a QoS 0 message goes
     // out at once, a QoS 1/2 one when the window has room, else it is queued). Offline:
-    // QoS 1/2 is queued and QoS 0 dropped. A full queue drops the new message (counted).
-    std::vector<OutboundPacket> offer(Delivery delivery, bool online);
+    // QoS 1/2 is queued and QoS 0 dropped. A full queue (max_queued or max_queued_bytes)
+    // drops the new message, counted by reason. With a memory_window, a delivery that
+    // would be queued beyond the window — or behind deliveries already spilled, to keep
+    // the order — is spilled. `outcome`, when given, says which of these happened.
+    std::vector<OutboundPacket> offer(Delivery delivery, bool online,
+                                      OfferOutcome* outcome = nullptr);
 
     // Acknowledgements. Each returns the packets now due (the PUBREL for a PUBREC, and
     // queued messages that fit into the window just freed), or nullopt when the packet
@@ -91,8 +112,25 @@ class OutboundFlow {
     // DUP=1 or PUBREL [MQTT-4.4.0-1], followed by queued messages that fit the window.
     std::vector<OutboundPacket> resume();
 
+    // Spilled deliveries come back from the store through these: when the in-memory queue
+    // runs low (below half the window) while some are spilled, refill_wanted() says how
+    // many to read — those with seq > refill_after_seq(), in seq order — and refill() takes
+    // them (fewer than wanted is fine: the rest may not be committed yet; ask again later).
+    // Returns the packets now due when online, as offer() does.
+    std::size_t refill_wanted() const;
+    std::uint64_t refill_after_seq() const { return last_memory_seq_; }
+    std::vector<OutboundPacket> refill(std::vector<Delivery> deliveries, bool online);
+    // A spilled delivery the store failed to keep: uncount it (as dropped_store_failed).
+    void forget_spilled(std::uint64_t bytes);
+
+    // The size a delivery counts for against max_queued_bytes: topic plus payload.
+    static std::size_t delivery_size(const Delivery& delivery);
+
     std::size_t inflight_count() const { return inflight_.size(); }
-    std::size_t queued_count() const { return queue_.size(); }
+    // Everything queued: in memory plus spilled.
+    std::size_t queued_count() const { return queue_.size() + spilled_count_; }
+    std::size_t queued_bytes() const { return queued_bytes_; }
+    std::size_t spilled_count() const { return spilled_count_; }
     const std::list<InflightMessage>& inflight() const { return inflight_; }
     const std::deque<Delivery>& queued() const { return queue_; }
     const OutboundCounters& counters() const { return counters_; }
@@ -103,6 +141,9 @@ class OutboundFlow {
     // Restores persisted state (used by the store on recovery).
     void restore_inflight(InflightMessage message);
     void restore_queued(Delivery delivery);
+    // After restore_queued(): `count` more deliveries (of `bytes` in all) that the store
+    // holds beyond the ones restored, with seq > the last restored one.
+    void restore_spilled(std::size_t count, std::uint64_t bytes);
 
   private:
     std::optional<std::vector<OutboundPacket>> release(protocol::PacketId id,
@@ -118,6 +159,9 @@ class OutboundFlow {
     std::deque<Delivery> queue_;
     protocol::PacketId last_packet_id_ = 0;
     OutboundCounters counters_;
+    std::size_t spilled_count_ = 0;
+    std::uint64_t queued_bytes_ = 0;  // memory queue plus spilled
+    std::uint64_t last_memory_seq_ = 0;  // seq of the newest delivery held in memory
 };
 
 }  // namespace petrel::session

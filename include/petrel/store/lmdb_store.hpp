@@ -45,6 +45,10 @@ class LmdbStore final : public Store {
 
     void submit(WriteBatch batch, Done done) override;
     Snapshot load() override;
+    Snapshot recover(std::size_t queue_window) override;
+    // Read-only transactions, from any number of threads at once while the writer commits.
+    QueuedRead read_queued(const std::string& client_id, std::uint64_t after_seq,
+                           std::size_t limit) override;
     StoreCounts counts() override;
     void flush() override;
 

@@ -6,6 +6,7 @@
 // conformance suite covers both.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -22,6 +23,9 @@ class MemoryStore final : public Store {
   public:
     void submit(WriteBatch batch, Done done) override;
     Snapshot load() override;
+    Snapshot recover(std::size_t queue_window) override;
+    QueuedRead read_queued(const std::string& client_id, std::uint64_t after_seq,
+                           std::size_t limit) override;
     StoreCounts counts() override;
     void flush() override {}
 
@@ -37,6 +41,8 @@ class MemoryStore final : public Store {
     void apply_one(const Mutation& m, RefDeltas& deltas,
                    std::unordered_map<MessageId, session::MessagePtr>& puts);
     void erase_client_data(const std::string& client_id, RefDeltas& deltas);
+    // load() (all_messages) and recover(): see Store.
+    Snapshot snapshot(std::size_t queue_window, bool all_messages);
 
     std::mutex mutex_;  // guards everything below: submit may come from any worker
     std::map<std::string, StoredSession> sessions_;
@@ -45,7 +51,7 @@ class MemoryStore final : public Store {
     std::map<std::string, std::map<protocol::PacketId, InflightEntry>> inflight_;
     std::map<std::string, std::set<protocol::PacketId>> inbound_qos2_;
     std::map<std::string, MessageId> retained_;
-    std::unordered_map<MessageId, StoredMessage> messages_;
+    std::unordered_map<MessageId, StoredMessage> messages_;  // each with Message::id set
     MessageId max_message_id_ = 0;
 };
 

@@ -62,6 +62,17 @@ struct QueuedEntry {
     protocol::Qos qos = 0;
     bool retain = false;
     std::vector<std::uint32_t> subscription_ids;
+    // The delivery's size as the session counts it against max_queued_bytes
+    // (OutboundFlow::delivery_size), kept so a queue's bytes are known without its messages.
+    std::uint64_t bytes = 0;
+};
+
+// One client's whole stored queue, summed.
+struct QueueSummary {
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;     // sum of QueuedEntry::bytes
+    std::uint64_t last_seq = 0;  // highest seq queued
+    bool operator==(const QueueSummary&) const = default;
 };
 
 struct InflightEntry {
@@ -191,6 +202,9 @@ struct Snapshot {
     std::map<std::string, std::vector<protocol::PacketId>> inbound_qos2;
     std::map<std::string, MessageId> retained;  // topic → message
     std::unordered_map<MessageId, session::MessagePtr> messages;
+    // Per client with a non-empty queue: the whole queue summed. Filled by recover() (and
+    // by load(), where it sums `queued`).
+    std::map<std::string, QueueSummary> queue_summaries;
     // The highest id ever put, even if that message is gone since: ids must keep
     // increasing after a restart so that none is reused while a client may still see it.
     MessageId max_message_id = 0;
@@ -210,6 +224,22 @@ class Store {
     // Reads everything back. Throws StoreError when a record cannot be read: a corrupt
     // store is reported, never silently emptied.
     virtual Snapshot load() = 0;
+    // What the broker reads at start-up: as load(), except that each client's `queued`
+    // holds only its first `queue_window` entries (all when 0), `queue_summaries` sums the
+    // whole queue, and `messages` holds only the messages that the returned queued and
+    // in-flight entries and the retained slots refer to. Memory grows with the window and
+    // the in-flight state, not with the number of queued messages. Throws as load() does.
+    virtual Snapshot recover(std::size_t queue_window) = 0;
+
+    struct QueuedRead {
+        std::vector<QueuedEntry> entries;                             // seq order
+        std::unordered_map<MessageId, session::MessagePtr> messages;  // those they refer to
+    };
+    // Up to `limit` of `client_id`'s committed queued entries with seq > `after_seq`, in
+    // seq order, with their messages. Safe from any thread, concurrently with submit():
+    // how a session's spilled queue is read back. Throws StoreError on a corrupt record.
+    virtual QueuedRead read_queued(const std::string& client_id, std::uint64_t after_seq,
+                                   std::size_t limit) = 0;
     virtual StoreCounts counts() = 0;
     // Returns once every batch submitted before the call is committed (and on disk).
     // Blocks: not for a worker's event loop, and never from a `done` callback (the

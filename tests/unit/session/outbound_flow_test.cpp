@@ -380,13 +380,17 @@ TEST(OutboundFlowQueue, QueueHasRoomAgainOnceDrained) {
     EXPECT_EQ(flow.counters().dropped_queue_full, 1u);
 }
 
-TEST(OutboundFlowQueue, ZeroMaxQueuedDropsWhateverDoesNotFitTheWindow) {
+TEST(OutboundFlowQueue, ZeroMaxQueuedMeansNoLimit) {
     OutboundFlow flow = make_flow(1, 0);
     send_now(flow, 1, "a");
-    EXPECT_TRUE(flow.offer(make_delivery(2, "b"), true).empty());
-    EXPECT_TRUE(flow.offer(make_delivery(1, "c"), false).empty());
-    EXPECT_EQ(flow.counters().dropped_queue_full, 2u);
-    EXPECT_EQ(flow.queued_count(), 0u);
+    for (int i = 0; i < 2000; ++i) {
+        OfferOutcome outcome = OfferOutcome::Sent;
+        EXPECT_TRUE(
+            flow.offer(make_delivery(i % 2 == 0 ? 2 : 1, "q"), i % 3 == 0, &outcome).empty());
+        EXPECT_EQ(outcome, OfferOutcome::Queued);
+    }
+    EXPECT_EQ(flow.counters().dropped_queue_full, 0u);
+    EXPECT_EQ(flow.queued_count(), 2000u);
 }
 
 }  // namespace

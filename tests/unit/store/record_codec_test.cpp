@@ -68,7 +68,7 @@ TEST(RecordCodec, SubscriptionRoundTrips) {
     session::SubscriptionRecord r{{1, true, true, protocol::RetainHandling::SendIfNewSubscription},
                                   12345};
     const auto key = subscription_key("c", "a/+/b");
-    const auto value = encode_subscription(r);
+    const auto value = encode_subscription({"c", "a/+/b", r});
     auto decoded = decode_subscription(key, value);
     ASSERT_TRUE(decoded);
     EXPECT_EQ(decoded->client_id, "c");
@@ -80,12 +80,14 @@ TEST(RecordCodec, SubscriptionRoundTrips) {
 }
 
 TEST(RecordCodec, QueuedAndInflightRoundTrip) {
-    QueuedEntry q{"c", 1ull << 40, 77, 1, true, {1, 2, 3}};
+    QueuedEntry q{"c", 1ull << 40, 77, 1, true, {1, 2, 3}, 1ull << 33};
     const auto qkey = queued_key(q.client_id, q.seq);
     auto qd = decode_queued(qkey, encode_queued(q));
     ASSERT_TRUE(qd);
+    EXPECT_EQ(qd->client_id, "c");
     EXPECT_EQ(qd->seq, q.seq);
     EXPECT_EQ(qd->message, 77u);
+    EXPECT_EQ(qd->bytes, 1ull << 33);
     EXPECT_EQ(qd->subscription_ids, q.subscription_ids);
     expect_damage_refused(encode_queued(q),
                           [&](std::string_view v) { return decode_queued(qkey, v).has_value(); });
@@ -102,8 +104,8 @@ TEST(RecordCodec, QueuedAndInflightRoundTrip) {
 }
 
 TEST(RecordCodec, OutOfRangeFieldsAreRefused) {
-    auto value = encode_queued({"c", 1, 5, 1, false, {}});
-    value[9] = 3;  // qos
+    auto value = encode_queued({"c", 1, 5, 1, false, {}, 10});
+    value[17] = 3;  // qos, after the format byte, message id and bytes
     EXPECT_FALSE(decode_queued(queued_key("c", 1), value));
     auto inflight =
         encode_inflight({"c", 1, 1, session::OutboundState::AwaitingPuback, 5, 1, false, {}});
@@ -136,6 +138,98 @@ TEST(RecordCodec, DamagedKeysAreRefused) {
         decode_queued(client_prefix("c") + "123", encode_queued({"c", 1, 5, 1, false, {}})));
     EXPECT_FALSE(decode_message_key("1234567"));
     EXPECT_EQ(decode_message_key(message_key(0x0102030405060708)), 0x0102030405060708u);
+}
+
+// LMDB's key limit (mdb_env_get_maxkeysize with the default build).
+constexpr std::size_t kMaxKeySize = 511;
+
+std::string long_name(std::size_t size, char last) {
+    std::string name(size, 'n');
+    name.back() = last;
+    return name;
+}
+
+// A `names` table of one entry, as LmdbStore's is.
+ClientNames names_of(const std::string& client) {
+    return [client, part = client_prefix(client)](std::string_view p) {
+        return p == part ? &client : nullptr;
+    };
+}
+
+TEST(RecordCodec, LongNamesAreHashedIntoShortKeys) {
+    const auto client = long_name(65'535, 'a');
+    const auto filter = long_name(10'000, 'f');
+    EXPECT_LE(subscription_key(client, filter).size(), kMaxKeySize);
+    EXPECT_LE(queued_key(client, 1).size(), kMaxKeySize);
+    EXPECT_LE(retained_key(filter).size(), kMaxKeySize);
+    EXPECT_EQ(client_prefix(long_name(kInlineNameMax, 'x')).size(), 2 + kInlineNameMax);
+    EXPECT_EQ(client_prefix(long_name(kInlineNameMax + 1, 'x')).size(),
+              2 + kHashedNameHead + kDigestSize);
+    // Same length, same head, one byte apart at the end: different keys, and neither
+    // client's prefix starts the other's keys. Beyond 65,535 bytes the digest still tells.
+    const auto twin = long_name(65'535, 'b');
+    EXPECT_NE(client_prefix(client), client_prefix(twin));
+    EXPECT_FALSE(queued_key(twin, 1).starts_with(client_prefix(client)));
+    EXPECT_NE(client_prefix(long_name(70'000, 'a')), client_prefix(long_name(70'000, 'b')));
+    EXPECT_FALSE(queued_key(client, 1).starts_with(client_prefix("n")));
+}
+
+TEST(RecordCodec, HashedClientDecodesOnlyWithItsName) {
+    const auto client = long_name(65'535, 'a');
+    const QueuedEntry q{client, 7, 77, 1, false, {}, 12};
+    const auto key = queued_key(client, 7);
+    const auto value = encode_queued(q);
+    EXPECT_FALSE(decode_queued(key, value));  // no names: the key alone cannot say who
+    auto decoded = decode_queued(key, value, names_of(client));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->client_id, client);
+    EXPECT_EQ(decoded->seq, 7u);
+    EXPECT_FALSE(decode_queued(key, value, names_of(long_name(65'535, 'b'))));
+
+    std::string id;
+    EXPECT_EQ(decode_qos2_key(qos2_key(client, 300), &id, names_of(client)), 300);
+    EXPECT_EQ(id, client);
+    StoredSession s{client, protocol::ProtocolVersion::V5, 1, 0, {}};
+    auto session = decode_session(session_key(client), encode_session(s), names_of(client));
+    ASSERT_TRUE(session);
+    EXPECT_EQ(session->client_id, client);
+}
+
+TEST(RecordCodec, StoredNameMustHashToItsKey) {
+    const auto client = long_name(1'000, 'a');
+    const auto key = client_prefix(client);
+    EXPECT_EQ(decode_name(key, encode_name(client)), client);
+    EXPECT_FALSE(decode_name(key, encode_name(long_name(1'000, 'b'))));  // a collision
+    EXPECT_FALSE(decode_name(client_prefix("short"), encode_name("short")));
+    EXPECT_FALSE(decode_name(key, client));  // no format byte
+}
+
+TEST(RecordCodec, LongFilterAndTopicLiveInTheValue) {
+    const auto client = long_name(65'535, 'a');
+    const auto filter = long_name(10'000, '#');
+    const StoredSubscription sub{client, filter, {{1, false, false, {}}, 5}};
+    const auto key = subscription_key(client, filter);
+    const auto value = encode_subscription(sub);
+    auto decoded = decode_subscription(key, value, names_of(client));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->client_id, client);
+    EXPECT_EQ(decoded->filter, filter);
+    EXPECT_EQ(decoded->record.subscription_id, 5u);
+    auto other = value;
+    other[other.size() - 2] = 'x';  // another filter with, supposedly, the same digest
+    EXPECT_FALSE(decode_subscription(key, other, names_of(client)));
+    expect_damage_refused(value, [&](std::string_view v) {
+        return decode_subscription(key, v, names_of(client)).has_value();
+    });
+
+    const auto topic = long_name(10'000, 't');
+    const auto rkey = retained_key(topic);
+    EXPECT_EQ(decode_retained(rkey, encode_retained(topic, 9)), std::pair(topic, MessageId{9}));
+    EXPECT_FALSE(decode_retained(rkey, encode_retained(long_name(10'000, 'u'), 9)));
+    EXPECT_FALSE(decode_retained(rkey, encode_u64(9)));
+    EXPECT_EQ(decode_retained(retained_key("a/b"), encode_retained("a/b", 3)),
+              std::pair(std::string("a/b"), MessageId{3}));
+    EXPECT_FALSE(decode_retained(retained_key("a/b"), encode_u64(3) + "a/b"));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
-// One suite, two stores: MemoryStore and LmdbStore must behave alike. For LmdbStore each
-// test also closes and reopens the directory before reading back, so it checks what
-// survives a restart, not what a cache remembers.
+// The store conformance suite, part one: sessions, subscriptions, queue, in-flight, QoS 2
+// ids, retained slots and reference counting, alike in both stores (store_conformance.hpp).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,9 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "petrel/store/lmdb_store.hpp"
-#include "petrel/store/memory_store.hpp"
-#include "store_test_support.hpp"
+#include "store_conformance.hpp"
 
 namespace petrel::store {
 namespace {
@@ -21,44 +18,9 @@ using test::inflight;
 using test::make_message;
 using test::queued;
 
-struct MemoryHarness {
-    MemoryStore memory;
-    Store& store() { return memory; }
-    void reopen() {}
-};
-
-struct LmdbHarness {
-    test::TempDir dir;
-    std::optional<LmdbStore> lmdb;
-    LmdbHarness() { lmdb.emplace(LmdbOptions{.directory = dir.path()}); }
-    Store& store() { return *lmdb; }
-    void reopen() {
-        lmdb.reset();
-        lmdb.emplace(LmdbOptions{.directory = dir.path()});
-    }
-};
-
 template <class Harness>
-class StoreConformance : public ::testing::Test {
-  protected:
-    Store& store() { return harness_.store(); }
-    Snapshot reloaded() {
-        harness_.reopen();
-        return store().load();
-    }
-    // Stores message `id` and queues it for `client` at `seq`, in one batch.
-    void queue_new(MessageId id, const std::string& client, std::uint64_t seq) {
-        WriteBatch b;
-        b.put_message(id, make_message("t/" + std::to_string(id), "payload"));
-        b.push_queued(queued(client, seq, id));
-        ASSERT_TRUE(commit(store(), std::move(b)).ok);
-    }
-
-    Harness harness_;
-};
-
-using Stores = ::testing::Types<MemoryHarness, LmdbHarness>;
-TYPED_TEST_SUITE(StoreConformance, Stores);
+class StoreConformance : public test::StoreFixture<Harness> {};
+TYPED_TEST_SUITE(StoreConformance, test::Stores);
 
 TYPED_TEST(StoreConformance, SessionRoundTripsWithWill) {
     StoredSession s{"c1", protocol::ProtocolVersion::V5, 3600, 1'700'000'000'123, {}};

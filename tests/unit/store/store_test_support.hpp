@@ -45,12 +45,14 @@ inline session::Message make_message(std::string topic, std::string payload,
     return m;
 }
 
-inline QueuedEntry queued(std::string client, std::uint64_t seq, MessageId message) {
+inline QueuedEntry queued(std::string client, std::uint64_t seq, MessageId message,
+                          std::uint64_t bytes = 0) {
     QueuedEntry e;
     e.client_id = std::move(client);
     e.seq = seq;
     e.message = message;
     e.qos = 1;
+    e.bytes = bytes;
     return e;
 }
 

@@ -1,0 +1,236 @@
+// What a worker writes to the store about the sessions it homes, and how it reads an
+// offline queue back. Every write about a session comes from its home worker, staged
+// per event batch (StagedWrites), so the store sees a session's changes in order.
+#include <chrono>
+
+#include "client_connection.hpp"
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+namespace {
+
+store::InflightEntry inflight_entry(const std::string& client_id,
+                                    const session::OutboundPacket& packet) {
+    const session::Delivery& delivery = packet.delivery;
+    store::InflightEntry entry;
+    entry.client_id = client_id;
+    entry.seq = delivery.seq;
+    entry.packet_id = packet.packet_id;
+    entry.state = delivery.qos == 1 ? session::OutboundState::AwaitingPuback
+                                    : session::OutboundState::AwaitingPubrec;
+    entry.message = delivery.message->id;
+    entry.qos = delivery.qos;
+    entry.retain = delivery.retain;
+    entry.subscription_ids = delivery.subscription_ids;
+    return entry;
+}
+
+}  // namespace
+
+std::int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+session::OutboundFlow::Limits Worker::session_limits() const {
+    const Config& config = context_.config;
+    session::OutboundFlow::Limits limits;
+    limits.max_inflight = config.max_inflight_messages;
+    limits.max_queued = config.max_queued_messages;
+    limits.max_queued_bytes = config.max_queued_bytes;
+    return limits;
+}
+
+void Worker::store_retained(const session::MessagePtr& message, const CommitToken& token) {
+    // Submitted under the router's retained lock rather than staged: two workers updating
+    // one topic must reach the store in the order the router saw them.
+    context_.router.retain(message, [&] {
+        store::WriteBatch batch;
+        if (message->payload->empty()) {
+            batch.erase_retained(message->topic);
+        } else {
+            batch.put_message(message->id, message);
+            batch.set_retained(message->topic, message->id);
+        }
+        const bool adds = !message->payload->empty();
+        context_.store->submit(std::move(batch), [this, token, adds](store::CommitResult result) {
+            context_.store_health.on_commit(result, adds);
+            if (token) {
+                token->record(result);
+            }
+        });
+    });
+}
+
+void Worker::record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
+                             session::OfferOutcome outcome, const CommitToken& token) {
+    if (outcome != session::OfferOutcome::Queued && outcome != session::OfferOutcome::Spilled) {
+        return;  // sent: dispatch_outbound records it in flight; dropped: nothing to keep
+    }
+    const std::uint64_t bytes = session::OutboundFlow::delivery_size(delivery);
+    store::QueuedEntry entry;
+    entry.client_id = target->state.client_id();
+    entry.seq = delivery.seq;
+    entry.message = delivery.message->id;
+    entry.qos = delivery.qos;
+    entry.retain = delivery.retain;
+    entry.subscription_ids = delivery.subscription_ids;
+    entry.bytes = bytes;
+    store::WriteBatch& batch = staged_.batch();
+    batch.put_message(delivery.message->id, delivery.message);
+    batch.push_queued(std::move(entry));
+    staged_.hold(token);
+    if (outcome == session::OfferOutcome::Spilled) {
+        // Only the store holds it: if the store cannot, the session must stop counting it.
+        staged_.on_failure([target, bytes] {
+            if (!target->discarded) {
+                target->state.outbound().forget_spilled(bytes);
+            }
+        });
+    }
+}
+
+void Worker::dispatch_outbound(const SessionHandlePtr& session,
+                               std::vector<session::OutboundPacket> packets, bool after_commit) {
+    bool wait = after_commit;
+    if (session->persistent.load(std::memory_order_relaxed)) {
+        const std::string& client_id = session->state.client_id();
+        for (const session::OutboundPacket& packet : packets) {
+            // A new flight (not a resend) of a stored delivery: the queue entry becomes an
+            // in-flight one with its packet id. Erasing a queue entry that was never
+            // written (the delivery went straight into flight) is a no-op in the store.
+            if (packet.kind != session::OutboundPacket::Kind::Publish || packet.packet_id == 0 ||
+                packet.dup || packet.delivery.seq == 0) {
+                continue;
+            }
+            store::WriteBatch& batch = staged_.batch();
+            batch.put_message(packet.delivery.message->id, packet.delivery.message);
+            batch.erase_queued(client_id, packet.delivery.seq);
+            batch.put_inflight(inflight_entry(client_id, packet));
+            // A QoS 2 packet id must be on disk before the client sees it: were it resent
+            // after a crash under another id, the client would deliver it twice.
+            wait = wait || packet.delivery.qos == 2;
+        }
+    }
+    ClientConnection* connection = session->connection;
+    if (connection == nullptr || packets.empty()) {
+        return;
+    }
+    if (wait) {
+        staged_.hold(connection->send_after_commit(std::move(packets)));
+    } else {
+        connection->send_outbound(std::move(packets));
+    }
+}
+
+void Worker::record_released(const SessionHandlePtr& session, protocol::PacketId packet_id) {
+    if (session->persistent.load(std::memory_order_relaxed)) {
+        staged_.batch().erase_inflight(session->state.client_id(), packet_id);
+    }
+}
+
+void Worker::record_pubrec(const SessionHandlePtr& session, protocol::PacketId packet_id) {
+    if (!session->persistent.load(std::memory_order_relaxed)) {
+        return;
+    }
+    for (const session::InflightMessage& flight : session->state.outbound().inflight()) {
+        if (flight.packet_id != packet_id) {
+            continue;
+        }
+        store::InflightEntry entry;
+        entry.client_id = session->state.client_id();
+        entry.seq = flight.delivery.seq;
+        entry.packet_id = packet_id;
+        entry.state = session::OutboundState::AwaitingPubcomp;
+        entry.message = 0;  // the payload is no longer needed [MQTT-4.3.3-4]
+        entry.qos = 2;
+        staged_.batch().put_inflight(std::move(entry));
+        return;
+    }
+}
+
+void Worker::record_session(const SessionHandlePtr& session, std::int64_t disconnected_at_ms) {
+    const session::Session& state = session->state;
+    const bool persistent = state.expiry_interval > 0;
+    // A session that ends with its connection is still stored while it has a will: if the
+    // broker crashes, the will is published when it starts again.
+    const bool needs_record = persistent || (state.will && disconnected_at_ms == 0);
+    if (!needs_record) {
+        if (session->stored) {
+            staged_.batch().erase_session(state.client_id());
+            session->stored = false;
+        }
+        session->persistent.store(false);
+        return;
+    }
+    store::StoredSession record;
+    record.client_id = state.client_id();
+    record.version = state.version;
+    record.expiry_interval = state.expiry_interval;
+    record.disconnected_at_ms = disconnected_at_ms;
+    record.will = state.will;
+    staged_.batch().put_session(std::move(record));
+    session->stored = true;
+    session->persistent.store(persistent);
+    if (persistent && context_.queue_memory_window > 0) {
+        session->state.outbound().set_memory_window(context_.queue_memory_window);
+    }
+}
+
+void Worker::refill(const SessionHandlePtr& session) {
+    session::OutboundFlow& outbound = session->state.outbound();
+    const std::size_t wanted = outbound.refill_wanted();
+    if (wanted == 0 || session->discarded || session->refill_scheduled) {
+        return;
+    }
+    store::Store::QueuedRead read;
+    try {
+        read = context_.store->read_queued(session->state.client_id(), outbound.refill_after_seq(),
+                                           wanted);
+    } catch (const store::StoreError& error) {
+        log().error("client '{}': cannot read its queue from the store: {}",
+                    session->state.client_id(), error.what());
+        return;
+    }
+    std::vector<session::Delivery> deliveries;
+    deliveries.reserve(read.entries.size());
+    for (store::QueuedEntry& entry : read.entries) {
+        auto message = read.messages.find(entry.message);
+        if (message == read.messages.end()) {
+            continue;
+        }
+        session::Delivery delivery;
+        delivery.message = message->second;
+        delivery.qos = entry.qos;
+        delivery.retain = entry.retain;
+        delivery.subscription_ids = std::move(entry.subscription_ids);
+        delivery.seq = entry.seq;
+        deliveries.push_back(std::move(delivery));
+    }
+    if (deliveries.empty()) {
+        // Spilled entries still on their way to the disk: look again shortly.
+        session->refill_scheduled = true;
+        std::weak_ptr<SessionHandle> weak = session;
+        loop_.after(std::chrono::milliseconds(20), [this, weak] {
+            if (SessionHandlePtr again = weak.lock()) {
+                again->refill_scheduled = false;
+                refill(again);
+            }
+        });
+        return;
+    }
+    std::vector<session::OutboundPacket> ready =
+        outbound.refill(std::move(deliveries), session->connection != nullptr);
+    if (!ready.empty()) {
+        dispatch_outbound(session, std::move(ready));
+    }
+}
+
+void Worker::adopt_recovered(SessionHandlePtr session) {
+    std::string client_id = session->state.client_id();
+    sessions_.emplace(std::move(client_id), std::move(session));
+}
+
+}  // namespace petrel::broker
