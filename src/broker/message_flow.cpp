@@ -48,7 +48,10 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     session::Session& state = session_->state;
     const protocol::Qos qos = publish.qos;
     const protocol::PacketId packet_id = publish.packet_id;
-    if (qos > 0 && worker_.context().store_health.refuse_publish()) {
+    using Admission = StoreHealth::Admission;
+    const Admission admission =
+        qos > 0 ? worker_.context().store_health.admit() : Admission::Accept;
+    if (admission == Admission::Refuse) {
         // The store is full: refuse rather than acknowledge what could not be kept.
         gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
             acknowledge_publish(qos, packet_id,
@@ -79,9 +82,14 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
 
     CommitToken token;
     if (qos > 0) {
-        token = reply_after_commit([this, qos, packet_id](const store::CommitResult& result) {
-            acknowledge_publish(qos, packet_id, result);
-        });
+        const bool probe = admission == Admission::Probe;
+        token =
+            reply_after_commit([this, qos, packet_id, probe](const store::CommitResult& result) {
+                if (probe) {
+                    worker_.context().store_health.on_probe(result);
+                }
+                acknowledge_publish(qos, packet_id, result);
+            });
     }
     if (qos == 2 && session_->persistent.load(std::memory_order_relaxed)) {
         // In the same commit as the message: after a crash, a resent PUBLISH with this id

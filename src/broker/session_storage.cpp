@@ -54,9 +54,8 @@ void Worker::store_retained(const session::MessagePtr& message, const CommitToke
             batch.put_message(message->id, message);
             batch.set_retained(message->topic, message->id);
         }
-        const bool adds = !message->payload->empty();
-        context_.store->submit(std::move(batch), [this, token, adds](store::CommitResult result) {
-            context_.store_health.on_commit(result, adds);
+        context_.store->submit(std::move(batch), [this, token](store::CommitResult result) {
+            context_.store_health.on_commit(result);
             if (token) {
                 token->record(result);
             }
@@ -82,14 +81,20 @@ void Worker::record_delivery(const SessionHandlePtr& target, const session::Deli
     batch.put_message(delivery.message->id, delivery.message);
     batch.push_queued(std::move(entry));
     staged_.hold(token);
-    if (outcome == session::OfferOutcome::Spilled) {
-        // Only the store holds it: if the store cannot, the session must stop counting it.
-        staged_.on_failure([target, bytes] {
-            if (!target->discarded) {
-                target->state.outbound().forget_spilled(bytes);
-            }
-        });
-    }
+    // If the store cannot keep it, the publisher is refused (0x97, or no PUBACK for 3.1.1
+    // and a resend): the session must not deliver it anyway, nor count it.
+    const std::uint64_t seq = delivery.seq;
+    const bool spilled = outcome == session::OfferOutcome::Spilled;
+    staged_.on_failure([target, bytes, seq, spilled] {
+        if (target->discarded) {
+            return;
+        }
+        if (spilled) {
+            target->state.outbound().forget_spilled(bytes);
+        } else {
+            target->state.outbound().forget_queued(seq);
+        }
+    });
 }
 
 void Worker::dispatch_outbound(const SessionHandlePtr& session,

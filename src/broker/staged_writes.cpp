@@ -1,24 +1,8 @@
 #include "staged_writes.hpp"
 
-#include <type_traits>
-
 #include "store_health.hpp"
 
 namespace petrel::broker {
-
-namespace {
-
-// Whether a batch adds data: only those tell that space has come back.
-bool stores_data(const store::WriteBatch& batch) {
-    for (const store::Mutation& m : batch.mutations()) {
-        if (std::holds_alternative<store::mutation::PutMessage>(m)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
 
 store::WriteBatch& StagedWrites::batch() {
     if (!scheduled_) {
@@ -45,7 +29,6 @@ void StagedWrites::submit() {
         undo_.clear();
         return;
     }
-    const bool adds = stores_data(batch_);
     // std::function wants a copyable callable: the move-only parts travel in a box.
     struct Waiting {
         std::vector<CommitToken> tokens;
@@ -56,8 +39,8 @@ void StagedWrites::submit() {
     undo_.clear();
     store::WriteBatch batch = std::move(batch_);
     batch_ = store::WriteBatch{};
-    store_.submit(std::move(batch), [this, waiting, adds](store::CommitResult result) {
-        health_.on_commit(result, adds);
+    store_.submit(std::move(batch), [this, waiting](store::CommitResult result) {
+        health_.on_commit(result);
         for (const CommitToken& token : waiting->tokens) {
             token->record(result);
         }

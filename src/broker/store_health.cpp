@@ -12,7 +12,7 @@ std::int64_t steady_ms() {
 
 }  // namespace
 
-void StoreHealth::on_commit(const store::CommitResult& result, bool stored_data) {
+void StoreHealth::on_commit(const store::CommitResult& result) {
     if (!result.ok) {
         if (result.out_of_space) {
             next_probe_ms_.store(steady_ms() + 1000, std::memory_order_relaxed);
@@ -25,21 +25,26 @@ void StoreHealth::on_commit(const store::CommitResult& result, bool stored_data)
         } else {
             log_.error("store commit failed: {}", result.error);
         }
-        return;
     }
-    if (stored_data && full_.exchange(false)) {
+}
+
+void StoreHealth::on_probe(const store::CommitResult& result) {
+    if (result.ok && full_.exchange(false)) {
         log_.warn("store has space again: accepting QoS 1/2 publishes");
     }
 }
 
-bool StoreHealth::refuse_publish() {
+StoreHealth::Admission StoreHealth::admit() {
     if (!full_.load(std::memory_order_relaxed)) {
-        return false;
+        return Admission::Accept;
     }
     std::int64_t due = next_probe_ms_.load(std::memory_order_relaxed);
     const std::int64_t now = steady_ms();
     // One publish per second goes through to find out whether space has come back.
-    return !(now >= due && next_probe_ms_.compare_exchange_strong(due, now + 1000));
+    if (now >= due && next_probe_ms_.compare_exchange_strong(due, now + 1000)) {
+        return Admission::Probe;
+    }
+    return Admission::Refuse;
 }
 
 }  // namespace petrel::broker

@@ -3,8 +3,8 @@
 // When a commit fails for lack of space (the map at store_max_map_size, or a full disk),
 // QoS 1/2 publishes are refused up front (v5: 0x97 Quota exceeded; 3.1.1: the connection
 // is closed without an acknowledgement) rather than accepted and then lost. Once a second
-// one publish is let through as a probe; the first commit that stores new data again ends
-// the refusal. Each change is logged once.
+// one publish is let through as a probe; when everything a probe wrote is committed, the
+// refusal ends. Each change is logged once.
 #pragma once
 
 #include <atomic>
@@ -22,11 +22,15 @@ class StoreHealth {
   public:
     explicit StoreHealth(spdlog::logger& log) : log_(log) {}
 
-    // Thread-safe: called with every commit result. `stored_data` says whether the batch
-    // added data (a message, a queue entry), as opposed to only removing some.
-    void on_commit(const store::CommitResult& result, bool stored_data);
-    // Thread-safe: true when a QoS 1/2 publish must be refused now.
-    bool refuse_publish();
+    enum class Admission { Accept, Refuse, Probe };
+
+    // Thread-safe: called with every commit result; a failure for lack of space starts
+    // the refusal.
+    void on_commit(const store::CommitResult& result);
+    // Thread-safe: whether a QoS 1/2 publish may go ahead now. Probe: yes, and report
+    // how its writes fared with on_probe().
+    Admission admit();
+    void on_probe(const store::CommitResult& result);
     bool full() const { return full_.load(std::memory_order_relaxed); }
 
   private:

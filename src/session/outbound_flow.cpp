@@ -221,6 +221,19 @@ void OutboundFlow::forget_spilled(std::uint64_t bytes) {
     ++counters_.dropped_store_failed;
 }
 
+bool OutboundFlow::forget_queued(std::uint64_t seq) {
+    // Searched from the back: the failed delivery is usually the newest one.
+    for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
+        if (it->seq == seq) {
+            queued_bytes_ -= std::min<std::uint64_t>(queued_bytes_, delivery_size(*it));
+            queue_.erase(std::next(it).base());
+            ++counters_.dropped_store_failed;
+            return true;
+        }
+    }
+    return false;
+}
+
 std::size_t OutboundFlow::delivery_size(const Delivery& delivery) {
     if (!delivery.message) {
         return 0;

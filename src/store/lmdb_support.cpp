@@ -84,11 +84,32 @@ Env::Env(const std::filesystem::path& directory, Options options) {
         throw StoreError(where(directory) + "cannot open LMDB environment: " + error_text(rc));
     }
     try {
+        check_not_truncated(directory);
         open_databases(directory, options.read_only);
     } catch (...) {
         mdb_env_close(env_);
         env_ = nullptr;
         throw;
+    }
+}
+
+// LMDB maps the file and trusts its meta page: a file cut short (a copy interrupted, a
+// disk that lost its tail) would make the first read of a missing page a SIGBUS. The
+// meta page says where the last page is; the file must reach it.
+void Env::check_not_truncated(const std::filesystem::path& directory) {
+    MDB_envinfo info{};
+    MDB_stat stat{};
+    if (mdb_env_info(env_, &info) != 0 || mdb_env_stat(env_, &stat) != 0) {
+        throw StoreError(where(directory) + "cannot read the environment's size");
+    }
+    std::error_code ec;
+    const auto file_size = std::filesystem::file_size(directory / "data.mdb", ec);
+    const auto needed = static_cast<std::uintmax_t>(info.me_last_pgno + 1) *
+                        static_cast<std::uintmax_t>(stat.ms_psize);
+    if (!ec && file_size < needed) {
+        throw StoreError(where(directory) + "truncated: data.mdb is " + std::to_string(file_size) +
+                         " bytes, but its pages reach " + std::to_string(needed) +
+                         " bytes (a partial copy or a damaged disk?)");
     }
 }
 

@@ -61,6 +61,7 @@ class Env {
     std::size_t map_size() const;
 
   private:
+    void check_not_truncated(const std::filesystem::path& directory);
     void open_databases(const std::filesystem::path& directory, bool read_only);
 
     MDB_env* env_ = nullptr;

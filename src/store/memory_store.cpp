@@ -3,7 +3,6 @@
 #include "petrel/store/memory_store.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -294,7 +293,7 @@ Store::QueuedRead MemoryStore::read_queued(const std::string& client_id, std::ui
     std::lock_guard lock(mutex_);
     QueuedRead out;
     auto client = queued_.find(client_id);
-    if (client == queued_.end() || after_seq == std::numeric_limits<std::uint64_t>::max()) {
+    if (client == queued_.end()) {
         return out;
     }
     for (auto it = client->second.upper_bound(after_seq);

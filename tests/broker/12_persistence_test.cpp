@@ -50,7 +50,7 @@ std::vector<Publish> drain(RawClient& client, std::chrono::milliseconds quiet = 
 
 // --- sessions, with the broker stopped by SIGTERM or SIGKILL ---
 
-class RestartTest : public ::testing::TestWithParam<std::tuple<ProtocolVersion, int>> {
+class PersistenceRestartTest : public ::testing::TestWithParam<std::tuple<ProtocolVersion, int>> {
   protected:
     ProtocolVersion version() const { return std::get<0>(GetParam()); }
     void stop_and_restart() {
@@ -61,7 +61,7 @@ class RestartTest : public ::testing::TestWithParam<std::tuple<ProtocolVersion, 
     BrokerProcess broker_;
 };
 
-TEST_P(RestartTest, SessionKeepsSubscriptionsAndQueuedMessages) {
+TEST_P(PersistenceRestartTest, SessionKeepsSubscriptionsAndQueuedMessages) {
     {
         auto subscriber = connected(broker_.port(), version(), "restart-sub", false);
         ASSERT_TRUE(subscriber->subscribe("queue/1", 1));
@@ -104,13 +104,13 @@ std::string restart_case_name(
            (std::get<1>(info.param) == SIGKILL ? "_SIGKILL" : "_SIGTERM");
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, RestartTest,
+INSTANTIATE_TEST_SUITE_P(Versions, PersistenceRestartTest,
                          ::testing::Combine(both_versions(), ::testing::Values(SIGTERM, SIGKILL)),
                          restart_case_name);
 
 // --- crash (SIGKILL) cases, once per protocol version ---
 
-class CrashTest : public ::testing::TestWithParam<ProtocolVersion> {
+class PersistenceCrashTest : public ::testing::TestWithParam<ProtocolVersion> {
   protected:
     ProtocolVersion version() const { return GetParam(); }
     std::unique_ptr<RawClient> client(const std::string& id, bool clean_start,
@@ -125,7 +125,7 @@ class CrashTest : public ::testing::TestWithParam<ProtocolVersion> {
     BrokerProcess broker_;
 };
 
-TEST_P(CrashTest, SubackedSubscriptionSurvivesAnImmediateCrash) {
+TEST_P(PersistenceCrashTest, SubackedSubscriptionSurvivesAnImmediateCrash) {
     {
         auto subscriber = client("suback-sub", false);
         auto suback = subscriber->subscribe("suback/t", 1);
@@ -142,7 +142,7 @@ TEST_P(CrashTest, SubackedSubscriptionSurvivesAnImmediateCrash) {
 
 // Sent but unacknowledged deliveries are resent with DUP=1 and their packet ids; a
 // PUBREC'd QoS 2 delivery continues with PUBREL [MQTT-4.4.0-1], [MQTT-4.6.0-1].
-TEST_P(CrashTest, InflightMessagesAreResentAfterACrash) {
+TEST_P(PersistenceCrashTest, InflightMessagesAreResentAfterACrash) {
     auto subscriber = client("inflight-sub", false);
     ASSERT_TRUE(subscriber->subscribe("inflight/#", 2));
     auto publisher = client("inflight-pub", true);
@@ -192,7 +192,7 @@ TEST_P(CrashTest, InflightMessagesAreResentAfterACrash) {
 
 // The broker keeps the id of a QoS 2 PUBLISH it has PUBREC'd until PUBREL: a resend
 // after the crash is acknowledged, not delivered again [MQTT-4.3.3-9].
-TEST_P(CrashTest, IncomingQos2StateSurvivesACrash) {
+TEST_P(PersistenceCrashTest, IncomingQos2StateSurvivesACrash) {
     {
         auto watcher = client("in2-watch-before", true);
         ASSERT_TRUE(watcher->subscribe("in2/t", 2));
@@ -231,7 +231,7 @@ TEST_P(CrashTest, IncomingQos2StateSurvivesACrash) {
     watcher->expect_nothing(200ms);
 }
 
-TEST_P(CrashTest, AcknowledgedRetainedMessagesSurviveACrash) {
+TEST_P(PersistenceCrashTest, AcknowledgedRetainedMessagesSurviveACrash) {
     {
         auto publisher = client("ret-crash-pub", true);
         ASSERT_TRUE(publisher->publish("ret/one", "old", 1, true));
@@ -257,7 +257,7 @@ TEST_P(CrashTest, AcknowledgedRetainedMessagesSurviveACrash) {
 
 // A client that was connected when the broker died never got to disconnect: its will is
 // published when the broker starts again.
-TEST_P(CrashTest, WillsOfConnectedClientsArePublishedAfterACrash) {
+TEST_P(PersistenceCrashTest, WillsOfConnectedClientsArePublishedAfterACrash) {
     {
         auto watcher = client("will-watcher", false);
         ASSERT_TRUE(watcher->subscribe("will/#", 1));
@@ -312,7 +312,7 @@ TEST_P(CrashTest, WillsOfConnectedClientsArePublishedAfterACrash) {
     late->expect_nothing(200ms);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, CrashTest, both_versions(), VersionParamName{});
+INSTANTIATE_TEST_SUITE_P(Versions, PersistenceCrashTest, both_versions(), VersionParamName{});
 
 // --- v5 session expiry: the time the broker is stopped counts ---
 

@@ -45,13 +45,13 @@ struct OutboundCounters {
     std::uint64_t dropped_queue_full = 0;   // max_queued messages reached
     std::uint64_t dropped_queue_bytes = 0;  // max_queued_bytes reached
     std::uint64_t dropped_qos0_offline = 0;
-    std::uint64_t dropped_too_large = 0;  // over the client's Maximum Packet Size
+    std::uint64_t dropped_too_large = 0;     // over the client's Maximum Packet Size
     std::uint64_t dropped_store_failed = 0;  // spilled, but the store could not keep it
 };
 
 struct OutboundLimits {
-    std::size_t max_inflight = 20;  // also capped by the client's Receive Maximum
-    std::size_t max_queued = 1000;  // messages waiting for room in the window (0 = no limit)
+    std::size_t max_inflight = 20;     // also capped by the client's Receive Maximum
+    std::size_t max_queued = 1000;     // messages waiting for room in the window (0 = no limit)
     std::size_t max_queued_bytes = 0;  // their delivery_size() total (0 = no limit)
     // 0: every queued delivery is held in memory. N > 0: at most N are; later ones are
     // "spilled" — counted (and their bytes) but held only by the store, and read back with
@@ -122,6 +122,9 @@ class OutboundFlow {
     std::vector<OutboundPacket> refill(std::vector<Delivery> deliveries, bool online);
     // A spilled delivery the store failed to keep: uncount it (as dropped_store_failed).
     void forget_spilled(std::uint64_t bytes);
+    // A queued delivery the store failed to keep (the publisher was refused): removed
+    // unless it is already in flight. False when it is no longer queued.
+    bool forget_queued(std::uint64_t seq);
 
     // The size a delivery counts for against max_queued_bytes: topic plus payload.
     static std::size_t delivery_size(const Delivery& delivery);
@@ -160,7 +163,7 @@ class OutboundFlow {
     protocol::PacketId last_packet_id_ = 0;
     OutboundCounters counters_;
     std::size_t spilled_count_ = 0;
-    std::uint64_t queued_bytes_ = 0;  // memory queue plus spilled
+    std::uint64_t queued_bytes_ = 0;     // memory queue plus spilled
     std::uint64_t last_memory_seq_ = 0;  // seq of the newest delivery held in memory
 };
 

@@ -11,10 +11,11 @@
 // filter in its subscription record, a topic in its retained record), and a decoder checks
 // that it hashes to the key: a collision or a damaged name reads as corruption.
 //
-// Every value starts with a format byte (kRecordFormat) so a future layout can be read
-// next to this one. Decoders check every length against the bytes present and return
-// nullopt for anything short, long or out of range: a corrupt value is an error the
-// caller reports, never undefined behaviour.
+// Every value but the bare numbers (reference counts, the message id of a retained slot)
+// starts with a format byte (kRecordFormat) so a future layout can be read next to this
+// one. Decoders check every length against the bytes present and return nullopt for
+// anything short, long or out of range: a corrupt value is an error the caller reports,
+// never undefined behaviour.
 #pragma once
 
 #include <cstddef>
