@@ -3,7 +3,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -46,7 +50,7 @@ sigset_t block_stop_signals() {
 
 // `petrel --check-store DIR`: verifies a store without opening it for writing, prints
 // what it holds and every problem found; exit 0 when sound, 2 when not.
-int check_store(const std::string& directory) {
+int check_store_here(const std::string& directory) {
     const petrel::store::CheckReport report = petrel::store::check(directory);
     const petrel::store::StoreCounts& c = report.counts;
     std::printf(
@@ -63,6 +67,48 @@ int check_store(const std::string& directory) {
     }
     std::printf("%s\n", report.ok() ? "ok" : "store has problems");
     return report.ok() ? 0 : 2;
+}
+
+// LMDB trusts its pages: garbage inside a branch page can make a read fault. The check runs
+// in a child process so that such a store is reported as corrupt, not as a crash.
+int check_store(const std::string& directory) {
+    std::fflush(stdout);
+    const pid_t child = fork();
+    if (child < 0) {
+        return check_store_here(directory);
+    }
+    if (child == 0) {
+        const int code = check_store_here(directory);
+        std::fflush(stdout);  // _exit() would drop what stdio still buffers
+        _exit(code);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    std::printf("problem: reading the store crashed (signal %d): its pages are corrupt\n",
+                WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    std::printf("store has problems\n");
+    return 2;
+}
+
+// While the store is read at start-up, a fault means a corrupt store (see check_store):
+// say so in one line instead of dying silently. Only async-signal-safe calls here.
+extern "C" void store_fault(int signal_number) {
+    static const char kMessage[] =
+        "petrel: the store is corrupt (reading it crashed); run petrel --check-store DIR\n";
+    [[maybe_unused]] const auto written = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    _exit(128 + signal_number);
+}
+
+void report_store_faults(bool on) {
+    struct sigaction action {};
+    action.sa_handler = on ? store_fault : SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGSEGV, &action, nullptr);
+    sigaction(SIGBUS, &action, nullptr);
 }
 
 }  // namespace
@@ -101,7 +147,9 @@ int main(int argc, char** argv) {
         log->flush_on(spdlog::level::trace);
 
         const sigset_t stop_signals = block_stop_signals();
-        petrel::broker::Broker broker(config, log);
+        report_store_faults(true);
+        petrel::broker::Broker broker(config, log);  // reads the store
+        report_store_faults(false);
         broker.start();
         int received = 0;
         sigwait(&stop_signals, &received);

@@ -1,6 +1,7 @@
 #include "recovery.hpp"
 
 #include <chrono>
+#include <set>
 #include <unordered_map>
 
 #include "session_handle.hpp"
@@ -9,20 +10,6 @@
 namespace petrel::broker {
 
 namespace {
-
-session::MessagePtr will_message(BrokerContext& context, const store::StoredSession& stored) {
-    const protocol::Will& will = *stored.will;
-    auto message = std::make_shared<session::Message>();
-    message->topic = will.topic;
-    message->payload = will.payload;
-    message->qos = will.qos;
-    message->retain = will.retain;
-    message->properties = will.properties;
-    message->properties.remove(protocol::PropertyId::WillDelayInterval);
-    message->publisher = stored.client_id;
-    message->id = context.next_message_id();
-    return message;
-}
 
 session::Delivery to_delivery(session::MessagePtr message, protocol::Qos qos, bool retain,
                               std::vector<std::uint32_t> subscription_ids, std::uint64_t seq) {
@@ -65,7 +52,8 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
         const std::int64_t away_ms =
             was_connected ? 0 : std::max<std::int64_t>(0, now_ms - stored.disconnected_at_ms);
         if (stored.will && was_connected) {
-            wills.push_back(will_message(context, stored));
+            wills.push_back(
+                will_message(*stored.will, stored.client_id, context.next_message_id()));
         }
         const bool ended = stored.expiry_interval == 0 ||
                            (stored.expiry_interval != session::kSessionNeverExpires &&
@@ -134,7 +122,7 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
                 entry.packet_id, entry.state,
                 to_delivery(std::move(message), entry.qos, entry.retain,
                             std::move(entry.subscription_ids), entry.seq)});
-            session->next_seq = std::max(session->next_seq, entry.seq + 1);
+            session->next_seq.store(std::max(session->next_seq.load(), entry.seq + 1));
             ++counts.inflight;
         }
     }
@@ -163,7 +151,7 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
                     whole.count - entries.size(),
                     whole.bytes > restored_bytes ? whole.bytes - restored_bytes : 0);
             }
-            session->next_seq = std::max(session->next_seq, whole.last_seq + 1);
+            session->next_seq.store(std::max(session->next_seq.load(), whole.last_seq + 1));
             counts.queued += whole.count;
         }
     }
@@ -178,6 +166,26 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
         if (session::MessagePtr message = message_of(id)) {
             context.router.retain(message);
             ++counts.retained;
+        }
+    }
+    // Records of a client without a session (it ended while a message for it was being
+    // stored) are left-overs: erase them so they do not hold their messages forever.
+    std::set<std::string> orphans;
+    for (const auto& [client_id, entries] : snapshot.queued) {
+        orphans.insert(client_id);
+    }
+    for (const auto& [client_id, entries] : snapshot.inflight) {
+        orphans.insert(client_id);
+    }
+    for (const auto& [client_id, ids] : snapshot.inbound_qos2) {
+        orphans.insert(client_id);
+    }
+    for (const store::StoredSubscription& subscription : snapshot.subscriptions) {
+        orphans.insert(subscription.client_id);
+    }
+    for (const std::string& client_id : orphans) {
+        if (!sessions.contains(client_id)) {
+            updates.erase_session(client_id);
         }
     }
     for (auto& [client_id, session] : sessions) {

@@ -30,7 +30,7 @@ void Router::match(const session::MessagePtr& message, std::vector<RoutedDeliver
         if (data.subscription_id) {
             delivery.subscription_ids.push_back(*data.subscription_id);
         }
-        out.push_back(RoutedDelivery{target, std::move(delivery), nullptr});
+        out.push_back(RoutedDelivery{target, std::move(delivery)});
     };
     {
         std::shared_lock lock(trie_mutex_);

@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "commit_waiter.hpp"
 #include "petrel/topic/retained_tree.hpp"
 #include "petrel/topic/subscription_trie.hpp"
 #include "session_handle.hpp"
@@ -28,8 +27,6 @@ struct SubscriptionData {
 struct RoutedDelivery {
     SessionHandlePtr target;
     session::Delivery delivery;
-    // Held until the target's queue entry is committed (persistent targets, QoS 1/2 only).
-    CommitToken token;
 };
 
 class Router {

@@ -40,8 +40,9 @@ struct SessionHandle {
     // so its subscriptions, queue and in-flight state are stored, and a QoS 1/2 message
     // for it is acknowledged to the publisher only once its queue entry is committed.
     std::atomic<bool> persistent{false};
-    // Home-worker only. The seq the next stored delivery gets.
-    std::uint64_t next_seq = 1;
+    // The seq the next stored delivery gets: taken by the publishing worker, which writes
+    // the queue entry in the same commit as the message (see Worker::publish).
+    std::atomic<std::uint64_t> next_seq{1};
     // Home-worker only. A read of spilled queue entries is scheduled.
     bool refill_scheduled = false;
 };

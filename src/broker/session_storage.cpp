@@ -44,30 +44,24 @@ session::OutboundFlow::Limits Worker::session_limits() const {
 }
 
 void Worker::store_retained(const session::MessagePtr& message, const CommitToken& token) {
-    // Submitted under the router's retained lock rather than staged: two workers updating
-    // one topic must reach the store in the order the router saw them.
+    // Staged with the message's other writes, and the batch submitted under the router's
+    // retained lock: two workers updating one topic reach the store in the order the
+    // router applied them.
     context_.router.retain(message, [&] {
-        store::WriteBatch batch;
+        store::WriteBatch& batch = staged_.batch();
         if (message->payload->empty()) {
             batch.erase_retained(message->topic);
         } else {
             batch.put_message(message->id, message);
             batch.set_retained(message->topic, message->id);
         }
-        context_.store->submit(std::move(batch), [this, token](store::CommitResult result) {
-            context_.store_health.on_commit(result);
-            if (token) {
-                token->record(result);
-            }
-        });
+        staged_.hold(token);
+        staged_.submit();
     });
 }
 
-void Worker::record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
-                             session::OfferOutcome outcome, const CommitToken& token) {
-    if (outcome != session::OfferOutcome::Queued && outcome != session::OfferOutcome::Spilled) {
-        return;  // sent: dispatch_outbound records it in flight; dropped: nothing to keep
-    }
+void Worker::stage_queued(const SessionHandlePtr& target, const session::Delivery& delivery,
+                          bool with_message) {
     const std::uint64_t bytes = session::OutboundFlow::delivery_size(delivery);
     store::QueuedEntry entry;
     entry.client_id = target->state.client_id();
@@ -78,23 +72,29 @@ void Worker::record_delivery(const SessionHandlePtr& target, const session::Deli
     entry.subscription_ids = delivery.subscription_ids;
     entry.bytes = bytes;
     store::WriteBatch& batch = staged_.batch();
-    batch.put_message(delivery.message->id, delivery.message);
+    if (with_message) {
+        batch.put_message(delivery.message->id, delivery.message);
+    }
     batch.push_queued(std::move(entry));
-    staged_.hold(token);
     // If the store cannot keep it, the publisher is refused (0x97, or no PUBACK for 3.1.1
     // and a resend): the session must not deliver it anyway, nor count it.
     const std::uint64_t seq = delivery.seq;
-    const bool spilled = outcome == session::OfferOutcome::Spilled;
-    staged_.on_failure([target, bytes, seq, spilled] {
-        if (target->discarded) {
-            return;
-        }
-        if (spilled) {
-            target->state.outbound().forget_spilled(bytes);
-        } else {
-            target->state.outbound().forget_queued(seq);
-        }
+    Worker& home = *context_.workers[target->home_worker];
+    staged_.on_failure([&home, target, seq, bytes] {
+        home.loop().post([target, seq, bytes] {
+            if (!target->discarded) {
+                target->state.outbound().forget(seq, bytes);
+            }
+        });
     });
+}
+
+void Worker::record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
+                             session::OfferOutcome outcome) {
+    if (outcome == session::OfferOutcome::Queued || outcome == session::OfferOutcome::Spilled) {
+        stage_queued(target, delivery, true);
+    }
+    // Sent: dispatch_outbound records it in flight. Dropped: nothing to keep.
 }
 
 void Worker::dispatch_outbound(const SessionHandlePtr& session,

@@ -224,6 +224,12 @@ void Worker::publish_will(const SessionHandlePtr& session) {
         return;
     }
     const protocol::Will& will = *session->state.will;
+    log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
+    publish(will_message(will, session->state.client_id(), context_.next_message_id()));
+}
+
+session::MessagePtr will_message(const protocol::Will& will, const std::string& client_id,
+                                 std::uint64_t id) {
     auto message = std::make_shared<session::Message>();
     message->topic = will.topic;
     message->payload = will.payload;
@@ -231,10 +237,9 @@ void Worker::publish_will(const SessionHandlePtr& session) {
     message->retain = will.retain;
     message->properties = will.properties;
     message->properties.remove(protocol::PropertyId::WillDelayInterval);
-    message->publisher = session->state.client_id();
-    message->id = context_.next_message_id();
-    log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
-    publish(message);
+    message->publisher = client_id;
+    message->id = id;
+    return message;
 }
 
 void Worker::discard_session(const SessionHandlePtr& session) {
@@ -255,19 +260,32 @@ void Worker::discard_session(const SessionHandlePtr& session) {
 }
 
 void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
+    routed_.clear();
+    context_.router.match(message, routed_);
+    // Every write this message causes — a queue entry per persistent subscriber, wherever
+    // it lives, and the retained update — goes into this worker's batch, so that one commit
+    // holds them all together with the publisher's QoS 2 state: after a crash either the
+    // message is everywhere it was due and a resend is known as a duplicate, or it is
+    // nowhere and the resend delivers it. The subscriber's home worker takes the entry over
+    // from there (in flight, or dropped), in batches submitted after this one.
+    bool staged = false;
+    for (RoutedDelivery& routed : routed_) {
+        if (routed.delivery.qos > 0 && routed.target->persistent.load(std::memory_order_relaxed)) {
+            routed.delivery.seq = routed.target->next_seq.fetch_add(1, std::memory_order_relaxed);
+            stage_queued(routed.target, routed.delivery, !staged);
+            staged = true;
+        }
+    }
+    if (staged) {
+        staged_.hold(token);
+    }
     if (message->retain) {
         store_retained(message, token);
     }
-    routed_.clear();
-    context_.router.match(message, routed_);
     for (RoutedDelivery& routed : routed_) {
         const unsigned home = routed.target->home_worker;
-        if (token && routed.delivery.qos > 0 &&
-            routed.target->persistent.load(std::memory_order_relaxed)) {
-            routed.token = token;
-        }
         if (home == index_) {
-            deliver(routed.target, std::move(routed.delivery), routed.token);
+            deliver(routed.target, std::move(routed.delivery));
         } else {
             outboxes_[home].push_back(std::move(routed));
             if (!outbox_flush_scheduled_) {
@@ -281,6 +299,9 @@ void Worker::publish(const session::MessagePtr& message, const CommitToken& toke
 
 void Worker::flush_outboxes() {
     outbox_flush_scheduled_ = false;
+    // The queue entries first: the home workers' own writes about these deliveries must
+    // reach the store after them.
+    staged_.submit();
     for (unsigned home = 0; home < outboxes_.size(); ++home) {
         if (!outboxes_[home].empty()) {
             context_.workers[home]->post_deliveries(std::move(outboxes_[home]));
@@ -293,17 +314,17 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
     loop_.post([this, box] {
         for (RoutedDelivery& routed : *box) {
-            deliver(routed.target, std::move(routed.delivery), routed.token);
-            routed.token.reset();  // the reply need not wait for the rest of the box
+            deliver(routed.target, std::move(routed.delivery));
         }
     });
 }
 
-void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery,
-                     const CommitToken& token) {
+void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery) {
     if (target->discarded) {
-        return;
+        return;  // its queue entry, if any, went with the session's EraseSession
     }
+    // Stored already by the publishing worker (see publish()).
+    const bool already_stored = delivery.seq != 0;
     session::OutboundFlow& outbound = target->state.outbound();
     if (target->client_maximum_packet_size > 0 &&
         ClientConnection::publish_size(delivery, target->state.version) >
@@ -311,15 +332,20 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery,
         outbound.count_too_large();
         log().debug("client '{}': message on '{}' exceeds its maximum packet size, dropped",
                     target->state.client_id(), delivery.message->topic);
+        if (already_stored) {
+            staged_.batch().erase_queued(target->state.client_id(), delivery.seq);
+        }
         return;
     }
     ClientConnection* connection = target->connection;
-    const bool stored = delivery.qos > 0 && target->persistent.load(std::memory_order_relaxed);
+    // A delivery that did not come through publish() (a retained message on subscribe):
+    // numbered and stored here.
     std::optional<session::Delivery> record;
-    if (stored) {
-        delivery.seq = target->next_seq++;
+    if (!already_stored && delivery.qos > 0 && target->persistent.load(std::memory_order_relaxed)) {
+        delivery.seq = target->next_seq.fetch_add(1, std::memory_order_relaxed);
         record = delivery;  // offer() consumes it; the store needs it if it is queued
     }
+    const std::uint64_t seq = delivery.seq;
     const auto& counters = outbound.counters();
     const std::uint64_t dropped_before = counters.dropped_queue_full + counters.dropped_queue_bytes;
     session::OfferOutcome outcome = session::OfferOutcome::Dropped;
@@ -335,13 +361,12 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery,
             counters.dropped_queue_full, counters.dropped_queue_bytes);
     }
     if (record) {
-        record_delivery(target, *record, outcome, token);
+        record_delivery(target, *record, outcome);
+    } else if (already_stored && outcome == session::OfferOutcome::Dropped) {
+        staged_.batch().erase_queued(target->state.client_id(), seq);
     }
     if (!ready.empty()) {
         dispatch_outbound(target, std::move(ready));
-        if (token && outcome == session::OfferOutcome::Sent) {
-            staged_.hold(token);  // its in-flight record is in the staged batch
-        }
     }
 }
 

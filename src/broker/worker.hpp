@@ -30,6 +30,10 @@ class ClientConnection;
 // clock's time points mean nothing after a restart.
 std::int64_t wall_clock_ms();
 
+// The message a will becomes when it is published, under store id `id`.
+session::MessagePtr will_message(const protocol::Will& will, const std::string& client_id,
+                                 std::uint64_t id);
+
 // A CONNECT that passed the checks of the accepting worker.
 struct AcceptedConnect {
     protocol::Connect connect;
@@ -57,13 +61,12 @@ class Worker {
 
     // ---- on this worker's thread ----
 
-    // Routes a message to every matching session. `token`, when given, is held by every
-    // store write the message causes (retained update, persistent sessions' queue entries),
-    // so its reply (the PUBACK/PUBREC) waits for all of them.
+    // Routes a message to every matching session. `token`, when given, is held by the
+    // batch that stores what the message causes (persistent sessions' queue entries, the
+    // retained update), so its reply (the PUBACK/PUBREC) waits for that commit.
     void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
     // Offers a delivery to a session homed here.
-    void deliver(const SessionHandlePtr& target, session::Delivery delivery,
-                 const CommitToken& token = nullptr);
+    void deliver(const SessionHandlePtr& target, session::Delivery delivery);
 
     // ---- the store (on this worker's thread; see session_storage.cpp) ----
 
@@ -121,7 +124,11 @@ class Worker {
     void publish_will(const SessionHandlePtr& session);
     void store_retained(const session::MessagePtr& message, const CommitToken& token);
     void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
-                         session::OfferOutcome outcome, const CommitToken& token);
+                         session::OfferOutcome outcome);
+    // Stages `delivery`'s queue entry for `target` (and the message when `with_message`);
+    // should the commit fail, the target is told to forget it.
+    void stage_queued(const SessionHandlePtr& target, const session::Delivery& delivery,
+                      bool with_message);
 
     const unsigned index_;
     BrokerContext& context_;

@@ -54,6 +54,7 @@ std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online,
     }
     // Straight into flight only when nothing is waiting ahead of it, in memory or spilled.
     if (online && queue_.empty() && spilled_count_ == 0 && inflight_.size() < window_) {
+        last_memory_seq_ = std::max(last_memory_seq_, delivery.seq);
         out.push_back(start_flight(std::move(delivery)));
         result = OfferOutcome::Sent;
         return out;
@@ -71,9 +72,13 @@ std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online,
     }
     queued_bytes_ += size;
     // Once one delivery is spilled every later one is too, until refill() catches up:
-    // nothing may overtake a spilled delivery [MQTT-4.6.0-6].
-    if (spilled_count_ > 0 ||
-        (limits_.memory_window != 0 && queue_.size() >= limits_.memory_window)) {
+    // nothing may overtake a spilled delivery [MQTT-4.6.0-6]. refill() reads seqs above
+    // last_memory_seq_, so a delivery numbered at or below it — seqs are taken by several
+    // publishing workers, so one may arrive after a higher one — stays in memory: spilled,
+    // it would never be read back. (It comes from another publisher: no order is owed.)
+    const bool readable_later = delivery.seq == 0 || delivery.seq > last_memory_seq_;
+    if (readable_later && (spilled_count_ > 0 || (limits_.memory_window != 0 &&
+                                                  queue_.size() >= limits_.memory_window))) {
         ++spilled_count_;
         result = OfferOutcome::Spilled;
         return out;
@@ -232,6 +237,16 @@ bool OutboundFlow::forget_queued(std::uint64_t seq) {
         }
     }
     return false;
+}
+
+void OutboundFlow::forget(std::uint64_t seq, std::uint64_t bytes) {
+    if (forget_queued(seq)) {
+        return;
+    }
+    // Spilled deliveries are exactly those numbered above last_memory_seq_.
+    if (spilled_count_ > 0 && seq > last_memory_seq_) {
+        forget_spilled(bytes);
+    }
 }
 
 std::size_t OutboundFlow::delivery_size(const Delivery& delivery) {

@@ -1,5 +1,7 @@
 // BatchApplier: mutations in order, then reference counts settled once per batch, so a
 // message queued for a thousand sessions in one batch is written once with count 1000.
+// Queue summaries likewise: a batch queueing 20,000 entries for one client rewrites its
+// `queue_stats` record once.
 #include "lmdb_apply.hpp"
 
 #include <algorithm>
@@ -20,6 +22,11 @@ struct Overloaded : F... {
     throw TxnFailure{0, std::string("corrupt record in '") + db + "' at key " + describe_key(key)};
 }
 
+// The client prefix of a queued key (the key less its 8-byte seq), computed once.
+std::string client_part(const std::string& queued_key) {
+    return queued_key.substr(0, queued_key.size() - 8);
+}
+
 // Decodes the records of a client whose name claim_name/owns_name has just checked.
 codec::ClientNames self(const std::string& client_id) {
     return [&client_id](std::string_view) { return &client_id; };
@@ -32,10 +39,12 @@ void BatchApplier::apply(const WriteBatch& batch) {
     deltas_.clear();
     named_.clear();
     released_.clear();
+    summaries_.clear();
     for (const Mutation& m : batch.mutations()) {
         apply_one(m);
     }
     settle_messages();
+    write_summaries();
     drop_unused_names();
 }
 
@@ -180,13 +189,19 @@ void BatchApplier::apply_one(const Mutation& m) {
                 claim_name(p.entry.client_id);
                 const auto key = codec::queued_key(p.entry.client_id, p.entry.seq);
                 acquire(p.entry.message);
+                auto& queue = summary(client_part(key));
                 if (auto old = get(txn_, dbs_.queued, key)) {
                     auto entry = codec::decode_queued_value(*old);
                     if (!entry) {
                         corrupt("queued", key);
                     }
                     release(entry->message);
+                    queue.bytes -= entry->bytes;  // replaced: still one entry
+                } else {
+                    ++queue.count;
                 }
+                queue.bytes += p.entry.bytes;
+                queue.last_seq = std::max(queue.last_seq, p.entry.seq);
                 put(txn_, dbs_.queued, key, codec::encode_queued(p.entry));
             },
             [&](const mutation::EraseQueued& e) {
@@ -201,6 +216,7 @@ void BatchApplier::apply_one(const Mutation& m) {
                     }
                     release(entry->message);
                     del(txn_, dbs_.queued, key);
+                    queued_removed(client_part(key), e.seq, entry->bytes);
                     released_record(e.client_id);
                 }
             },
@@ -294,6 +310,7 @@ void BatchApplier::erase_client(const std::string& client_id) {
         }
         release(entry->message);
     });
+    summaries_[prefix] = {};
     for_each_prefixed(txn_, dbs_.inflight, prefix, true,
                       [&](std::string_view k, std::string_view v) {
                           auto entry = codec::decode_inflight(k, v, self(client_id));
@@ -303,6 +320,63 @@ void BatchApplier::erase_client(const std::string& client_id) {
                           release(entry->message);
                       });
     released_record(client_id);
+}
+
+QueueSummary& BatchApplier::summary(const std::string& prefix) {
+    auto [it, inserted] = summaries_.try_emplace(prefix);
+    if (inserted) {
+        if (auto stored = get(txn_, dbs_.queue_stats, prefix)) {
+            auto decoded = codec::decode_queue_summary(*stored);
+            if (!decoded) {
+                corrupt("queue_stats", prefix);
+            }
+            it->second = *decoded;
+        }
+    }
+    return it->second;
+}
+
+// After the entry with the highest seq went: the one before it is now the last. Keys
+// sort as (client prefix, big-endian seq) and no other client's key starts with the
+// prefix, so everything of this client sorts before prefix + 9 x 0xFF.
+std::optional<std::uint64_t> BatchApplier::highest_queued_seq(const std::string& prefix) {
+    Cursor cursor(txn_, dbs_.queued);
+    const bool found = cursor.seek(prefix + std::string(9, '\xff')) ? cursor.prev() : cursor.last();
+    if (!found || !cursor.key().starts_with(prefix)) {
+        return std::nullopt;
+    }
+    const auto seq = codec::decode_u64(cursor.key().substr(prefix.size()));
+    if (!seq) {
+        corrupt("queued", cursor.key());
+    }
+    return seq;
+}
+
+// An empty queue keeps no record, so its last_seq goes too. The broker takes last_seq as
+// a floor for the seqs it assigns after a restart; with nothing queued there is no entry
+// a reused seq could collide with, and in-flight seqs are a floor of their own.
+void BatchApplier::queued_removed(const std::string& prefix, std::uint64_t seq,
+                                  std::uint64_t bytes) {
+    auto& queue = summary(prefix);
+    if (queue.count <= 1) {
+        queue = {};
+        return;
+    }
+    --queue.count;
+    queue.bytes -= bytes;
+    if (seq == queue.last_seq) {
+        queue.last_seq = highest_queued_seq(prefix).value_or(0);
+    }
+}
+
+void BatchApplier::write_summaries() {
+    for (const auto& [prefix, queue] : summaries_) {
+        if (queue.count == 0) {
+            del(txn_, dbs_.queue_stats, prefix);
+        } else {
+            put(txn_, dbs_.queue_stats, prefix, codec::encode_queue_summary(queue));
+        }
+    }
 }
 
 std::uint64_t BatchApplier::stored_references(MessageId id) {

@@ -1,8 +1,10 @@
 // Applies WriteBatches to an open LMDB write transaction, keeping message reference
-// counts exact. Internal to src/store.
+// counts and the per-client queue summaries (`queue_stats`) exact. Internal to src/store.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -36,6 +38,12 @@ class BatchApplier {
     void release(MessageId id);
     void settle_messages();
     std::uint64_t stored_references(MessageId id);
+    // The queue summary of the client whose keys start with `prefix`, as this batch has
+    // left it so far; written back by write_summaries() at the batch's end.
+    QueueSummary& summary(const std::string& prefix);
+    std::optional<std::uint64_t> highest_queued_seq(const std::string& prefix);
+    void queued_removed(const std::string& prefix, std::uint64_t seq, std::uint64_t bytes);
+    void write_summaries();
 
     MDB_txn* txn_;
     const Databases& dbs_;
@@ -46,6 +54,9 @@ class BatchApplier {
     // client ids that lost a record.
     std::set<std::string> named_;
     std::set<std::string> released_;
+    // Per batch: the queue summaries it changes, by client prefix (a count of 0 means the
+    // queue is empty and its record goes).
+    std::map<std::string, QueueSummary> summaries_;
 };
 
 }  // namespace petrel::store::lmdb

@@ -1,9 +1,7 @@
-// Reading the whole store back (load) and verifying it (check).
+// Reading the whole store back (load), and what load and check() share.
 #include "lmdb_read.hpp"
 
 #include <algorithm>
-
-#include "petrel/store/lmdb_store.hpp"
 
 namespace petrel::store::lmdb {
 
@@ -97,6 +95,7 @@ Snapshot read(MDB_txn* txn, const Databases& dbs, Problems& problems) {
             summary.last_seq = std::max(summary.last_seq, e.seq);
         }
     }
+    verify_queue_stats(txn, dbs, names, s.queue_summaries, problems);
     read_all(txn, dbs.messages, "messages", problems, [&](auto k, auto v) {
         auto id = codec::decode_message_key(k);
         auto message = codec::decode_message(v);
@@ -119,71 +118,61 @@ Snapshot read(MDB_txn* txn, const Databases& dbs, Problems& problems) {
     return s;
 }
 
-// Every reference names a stored message and every stored count equals the references.
-void verify_references(MDB_txn* txn, const Databases& dbs, const Snapshot& s, Problems& problems) {
-    std::map<MessageId, std::uint64_t> expected;
-    for (const auto& [client, entries] : s.queued) {
-        for (const auto& e : entries) {
-            ++expected[e.message];
-        }
-    }
-    for (const auto& [client, entries] : s.inflight) {
-        for (const auto& e : entries) {
-            if (e.message != 0) {
-                ++expected[e.message];
-            }
-        }
-    }
-    for (const auto& [topic, id] : s.retained) {
-        ++expected[id];
-    }
-    for (const auto& [id, count] : expected) {
-        if (!s.messages.contains(id)) {
-            problems.report("message " + std::to_string(id) + " is referenced " +
-                            std::to_string(count) + " times but missing");
-        }
-    }
-    read_all(txn, dbs.refs, "refs", problems, [&](auto k, auto v) {
-        auto id = codec::decode_message_key(k);
-        auto count = codec::decode_u64(v);
-        if (!id || !count) {
-            return false;
-        }
-        auto it = expected.find(*id);
-        const std::uint64_t want = it == expected.end() ? 0 : it->second;
-        if (*count != want) {
-            problems.report("message " + std::to_string(*id) + " has reference count " +
-                            std::to_string(*count) + " but " + std::to_string(want) +
-                            " references");
-        }
-        return true;
-    });
-    for (const auto& [id, message] : s.messages) {
-        if (!get(txn, dbs.refs, codec::message_key(id))) {
-            problems.report("message " + std::to_string(id) + " has no reference count");
-        }
-    }
-}
-
-// Every stored long client id hashes to its key and still has records. (A record whose
-// client has no name does not decode, so read() reports that side.)
-void verify_names(MDB_txn* txn, const Databases& dbs, Problems& problems) {
-    read_all(txn, dbs.names, "names", problems, [&](auto k, auto v) {
-        if (!codec::decode_name(k, v)) {
-            return false;
-        }
-        if (!has_client_records(txn, dbs, k)) {
-            problems.report("client id at key " + describe_key(k) + " is stored but unused");
-        }
-        return true;
-    });
-}
-
 }  // namespace
 
 Snapshot read_snapshot(MDB_txn* txn, const Databases& dbs, std::vector<std::string>* problems) {
     Problems sink(problems);
     return read(txn, dbs, sink);
+}
+
+std::string describe_client(std::string_view client_id) {
+    constexpr std::size_t kShown = 64;
+    return "'" + std::string(client_id.substr(0, kShown)) +
+           (client_id.size() > kShown ? "...'" : "'");
+}
+
+std::string describe(const QueueSummary& summary) {
+    return std::to_string(summary.count) + " entries, " + std::to_string(summary.bytes) +
+           " bytes, last seq " + std::to_string(summary.last_seq);
+}
+
+void verify_queue_stats(MDB_txn* txn, const Databases& dbs, ClientNameCache& names,
+                        const std::map<std::string, QueueSummary>& computed, Problems& problems) {
+    std::size_t found = 0;
+    read_all(txn, dbs.queue_stats, "queue_stats", problems, [&](auto k, auto v) {
+        const auto key = codec::decode_client_key(k);
+        const auto stored = codec::decode_queue_summary(v);
+        if (!key || !key->rest.empty() || !stored) {
+            return false;
+        }
+        const std::string* name = key->client.hashed ? names.find(k) : nullptr;
+        if (key->client.hashed && name == nullptr) {
+            return false;  // a long client id with no name: whose it is cannot be told
+        }
+        const std::string client = name != nullptr ? *name : std::string(key->client.name);
+        const auto it = computed.find(client);
+        if (it == computed.end()) {
+            problems.report("'queue_stats' has a record for client " + describe_client(client) +
+                            ", whose queue is empty");
+        } else {
+            ++found;
+            if (it->second != *stored) {
+                problems.report("'queue_stats' of client " + describe_client(client) + " says " +
+                                describe(*stored) + ", but its queue holds " +
+                                describe(it->second));
+            }
+        }
+        return true;
+    });
+    if (found == computed.size()) {
+        return;
+    }
+    for (const auto& [client, summary] : computed) {
+        if (!get(txn, dbs.queue_stats, codec::client_prefix(client))) {
+            problems.report("the queue of client " + describe_client(client) + " (" +
+                            describe(summary) + ") has no record in 'queue_stats'");
+        }
+    }
 }
 
 StoreCounts read_counts(MDB_txn* txn, const Databases& dbs) {
@@ -199,25 +188,3 @@ StoreCounts read_counts(MDB_txn* txn, const Databases& dbs) {
 }
 
 }  // namespace petrel::store::lmdb
-
-namespace petrel::store {
-
-CheckReport check(const std::filesystem::path& directory) {
-    CheckReport report;
-    try {
-        lmdb::Env env(directory, {.map_size = 0, .sync = true, .read_only = true});
-        lmdb::Txn txn(env.get(), true);
-        lmdb::Problems problems(&report.problems);
-        const Snapshot snapshot = lmdb::read(txn.get(), env.dbs(), problems);
-        lmdb::verify_references(txn.get(), env.dbs(), snapshot, problems);
-        lmdb::verify_names(txn.get(), env.dbs(), problems);
-        report.counts = lmdb::read_counts(txn.get(), env.dbs());
-    } catch (const StoreError& e) {
-        report.problems.emplace_back(e.what());
-    } catch (const lmdb::TxnFailure& f) {
-        report.problems.push_back(f.what);
-    }
-    return report;
-}
-
-}  // namespace petrel::store

@@ -1,7 +1,7 @@
 // Reading an LMDB store back: the whole of it (LmdbStore::load(), which throws on the first
-// problem, and check(), which collects them all), the start-up view with a bounded queue
-// window (recover()), and one client's queue a page at a time (read_queued()). Internal
-// to src/store.
+// problem), the start-up view with a bounded queue window (recover()), and one client's
+// queue a page at a time (read_queued()). check() (lmdb_check.cpp) walks it too, keeping
+// counts only. Internal to src/store.
 #pragma once
 
 #include <cstddef>
@@ -77,5 +77,15 @@ Store::QueuedRead read_queue(MDB_txn* txn, const Databases& dbs, const std::stri
                              std::uint64_t after_seq, std::size_t limit);
 
 StoreCounts read_counts(MDB_txn* txn, const Databases& dbs);
+
+// For problem reports: a client id quoted, cut short; a summary in words.
+std::string describe_client(std::string_view client_id);
+std::string describe(const QueueSummary& summary);
+
+// `queue_stats` holds exactly `computed`, the summaries of a walk over `queued` (by
+// client id): a record that differs, is missing, or names a client with no queue is a
+// problem.
+void verify_queue_stats(MDB_txn* txn, const Databases& dbs, ClientNameCache& names,
+                        const std::map<std::string, QueueSummary>& computed, Problems& problems);
 
 }  // namespace petrel::store::lmdb

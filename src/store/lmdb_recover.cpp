@@ -1,6 +1,6 @@
-// recover() and read_queued(): a queue is read a window at a time, and only the messages
-// that what is returned refers to are looked up, so that start-up and refills cost what
-// they return, not what is stored.
+// recover() and read_queued(): a queue is read a window at a time, its size comes from
+// `queue_stats`, and only the messages that what is returned refers to are looked up, so
+// that start-up and refills cost what they return, not what is stored.
 #include <algorithm>
 #include <limits>
 
@@ -13,6 +13,11 @@ namespace {
 [[noreturn]] void unreadable(const char* db, std::string_view key) {
     Problems(nullptr).corrupt(db, key);
     throw StoreError("corrupt store");  // not reached: a Problems without a sink throws
+}
+
+[[noreturn]] void inconsistent(std::string problem) {
+    Problems(nullptr).report(std::move(problem));
+    throw StoreError("corrupt store");  // not reached, as above
 }
 
 // Looks up each distinct id, in id order (neighbouring ids share B-tree pages). A missing
@@ -53,6 +58,86 @@ MessageId read_max_message_id(MDB_txn* txn, const Databases& dbs) {
     return high;
 }
 
+// What the window read says about the summary: all of it when the whole queue was read,
+// a lower bound otherwise (seqs increase, so the last one read is not the last).
+bool consistent(const QueueSummary& stored, const QueueSummary& read, bool whole) {
+    if (whole) {
+        return stored == read;
+    }
+    return stored.count > read.count && stored.bytes >= read.bytes &&
+           stored.last_seq > read.last_seq;
+}
+
+// Each client's first `queue_window` entries (all when 0) with its summary from
+// `queue_stats`. The cursor reads a window, then jumps past the rest of that client's
+// entries to the next client's first (MDB_SET_RANGE): what this costs grows with the
+// windows and the number of clients, not with the entries queued. A queue without a
+// summary, or a summary that disagrees with what was read, is corruption (check() finds
+// the rest, comparing every entry).
+void read_windows(MDB_txn* txn, const Databases& dbs, ClientNameCache& names,
+                  std::size_t queue_window, Snapshot& s) {
+    std::uint64_t clients = 0;
+    Cursor cursor(txn, dbs.queued);
+    bool more = cursor.seek({});
+    while (more) {
+        const auto key = codec::decode_client_key(cursor.key());
+        if (!key || key->rest.size() != 8) {
+            unreadable("queued", cursor.key());
+        }
+        const std::string prefix(key->client.encoded);
+        std::string client;
+        if (!key->client.hashed) {
+            client.assign(key->client.name);
+        } else if (const auto* name = names.find(prefix)) {
+            client = *name;
+        } else {
+            unreadable("queued", cursor.key());
+        }
+        const auto stored = get(txn, dbs.queue_stats, prefix);
+        if (!stored) {
+            inconsistent("the queue of client " + describe_client(client) +
+                         " has no record in 'queue_stats'");
+        }
+        const auto summary = codec::decode_queue_summary(*stored);
+        if (!summary) {
+            unreadable("queue_stats", prefix);
+        }
+        auto& window = s.queued[client];
+        QueueSummary read;
+        while (more && cursor.key().starts_with(prefix) &&
+               (queue_window == 0 || window.size() < queue_window)) {
+            const auto seq = codec::decode_u64(cursor.key().substr(prefix.size()));
+            auto entry = codec::decode_queued_value(cursor.value());
+            if (!seq || !entry) {
+                unreadable("queued", cursor.key());
+            }
+            ++read.count;
+            read.bytes += entry->bytes;
+            read.last_seq = *seq;
+            entry->client_id = client;
+            entry->seq = *seq;
+            window.push_back(std::move(*entry));
+            more = cursor.next();
+        }
+        const bool whole = !more || !cursor.key().starts_with(prefix);
+        if (!consistent(*summary, read, whole)) {
+            inconsistent("'queue_stats' of client " + describe_client(client) + " says " +
+                         describe(*summary) + ", but its queue reads " +
+                         (whole ? "" : "at least ") + describe(read));
+        }
+        s.queue_summaries.emplace(std::move(client), *summary);
+        ++clients;
+        if (!whole) {
+            more = cursor.seek(prefix + std::string(9, '\xff'));
+        }
+    }
+    const auto records = entries(txn, dbs.queue_stats);
+    if (records != clients) {
+        inconsistent("'queue_stats' holds " + std::to_string(records) + " records, but " +
+                     std::to_string(clients) + " clients have a queue");
+    }
+}
+
 }  // namespace
 
 Snapshot recover_snapshot(MDB_txn* txn, const Databases& dbs, std::size_t queue_window) {
@@ -60,49 +145,7 @@ Snapshot recover_snapshot(MDB_txn* txn, const Databases& dbs, std::size_t queue_
     Snapshot s;
     ClientNameCache names(txn, dbs);
     read_client_state(txn, dbs, names, problems, s);
-
-    // One pass over the whole queue table, keys and values only: a client's records are
-    // adjacent (its client part is a prefix no other client's key starts with) and in
-    // seq order, so a client's summary and window are built as its records go by.
-    std::string client_part;  // of the client being read
-    const std::string* client = nullptr;
-    QueueSummary* summary = nullptr;
-    std::vector<QueuedEntry>* window = nullptr;
-    Cursor cursor(txn, dbs.queued);
-    for (bool more = cursor.seek({}); more; more = cursor.next()) {
-        const auto key = codec::decode_client_key(cursor.key());
-        if (!key || key->rest.size() != 8) {
-            unreadable("queued", cursor.key());
-        }
-        if (client == nullptr || key->client.encoded != client_part) {
-            client_part.assign(key->client.encoded);
-            std::optional<std::string> id;
-            if (!key->client.hashed) {
-                id.emplace(key->client.name);
-            } else if (const auto* name = names.find(client_part)) {
-                id.emplace(*name);
-            } else {
-                unreadable("queued", cursor.key());
-            }
-            auto it = s.queue_summaries.try_emplace(std::move(*id)).first;
-            client = &it->first;
-            summary = &it->second;
-            window = &s.queued[*client];
-        }
-        auto entry = codec::decode_queued_value(cursor.value());
-        if (!entry) {
-            unreadable("queued", cursor.key());
-        }
-        const auto seq = *codec::decode_u64(key->rest);
-        ++summary->count;
-        summary->bytes += entry->bytes;
-        summary->last_seq = seq;
-        if (queue_window == 0 || window->size() < queue_window) {
-            entry->client_id = *client;
-            entry->seq = seq;
-            window->push_back(std::move(*entry));
-        }
-    }
+    read_windows(txn, dbs, names, queue_window, s);
 
     std::vector<MessageId> ids;
     for (const auto& [c, entries] : s.queued) {

@@ -21,6 +21,10 @@ namespace {
 
 constexpr std::size_t kPageSize = 4096;
 
+// How often the writer lets go of the map's pages (LmdbStore::release_resident_pages):
+// a writer filling the store at full speed faults in well under a few hundred MB a second.
+constexpr std::chrono::seconds kReleaseInterval{1};
+
 struct Pending {
     WriteBatch batch;
     Store::Done done;
@@ -78,6 +82,7 @@ struct LmdbStore::Impl {
     Attempt attempt(std::span<Pending> batches);
     bool grow();
     void sync_to_disk();
+    void release_resident_pages();
 
     const LmdbOptions options;
     lmdb::Env env;
@@ -137,24 +142,47 @@ std::size_t LmdbStore::map_size() const {
     return impl_->env.map_size();
 }
 
+void LmdbStore::release_resident_pages() {
+    impl_->release_resident_pages();
+}
+
+// The shared lock: mdb_env_set_mapsize moves the map, and madvise must not reach
+// whatever might be mapped where it was.
+void LmdbStore::Impl::release_resident_pages() {
+    std::shared_lock lock(resize_mutex);
+    env.release_resident_pages();
+}
+
+// load() and recover() read through the map; what they keep is copied out of it, so the
+// pages they touched are let go once the transaction ends.
 Snapshot LmdbStore::load() {
-    std::shared_lock lock(impl_->resize_mutex);
-    try {
-        lmdb::Txn txn(impl_->env.get(), true);
-        return lmdb::read_snapshot(txn.get(), impl_->env.dbs(), nullptr);
-    } catch (const lmdb::TxnFailure& f) {
-        throw StoreError("cannot read store: " + f.what);
+    Snapshot s;
+    {
+        std::shared_lock lock(impl_->resize_mutex);
+        try {
+            lmdb::Txn txn(impl_->env.get(), true);
+            s = lmdb::read_snapshot(txn.get(), impl_->env.dbs(), nullptr);
+        } catch (const lmdb::TxnFailure& f) {
+            throw StoreError("cannot read store: " + f.what);
+        }
     }
+    impl_->release_resident_pages();
+    return s;
 }
 
 Snapshot LmdbStore::recover(std::size_t queue_window) {
-    std::shared_lock lock(impl_->resize_mutex);
-    try {
-        lmdb::Txn txn(impl_->env.get(), true);
-        return lmdb::recover_snapshot(txn.get(), impl_->env.dbs(), queue_window);
-    } catch (const lmdb::TxnFailure& f) {
-        throw StoreError("cannot read store: " + f.what);
+    Snapshot s;
+    {
+        std::shared_lock lock(impl_->resize_mutex);
+        try {
+            lmdb::Txn txn(impl_->env.get(), true);
+            s = lmdb::recover_snapshot(txn.get(), impl_->env.dbs(), queue_window);
+        } catch (const lmdb::TxnFailure& f) {
+            throw StoreError("cannot read store: " + f.what);
+        }
     }
+    impl_->release_resident_pages();
+    return s;
 }
 
 // MDB_NOTLS (see lmdb::Env) lets each caller's thread run its own read transaction; the
@@ -183,6 +211,7 @@ StoreCounts LmdbStore::counts() {
 void LmdbStore::Impl::run() {
     using Clock = std::chrono::steady_clock;
     auto next_sync = Clock::now() + options.batch_interval;
+    auto next_release = Clock::now() + kReleaseInterval;
     for (;;) {
         std::vector<Pending> group;
         bool stop = false;
@@ -219,6 +248,11 @@ void LmdbStore::Impl::run() {
         progress.notify_all();
         if (stop) {
             return;
+        }
+        // After the callbacks and the wake-up, so that no commit waits for it.
+        if (!group.empty() && Clock::now() >= next_release) {
+            release_resident_pages();
+            next_release = Clock::now() + kReleaseInterval;
         }
     }
 }
@@ -257,9 +291,50 @@ CommitResult LmdbStore::Impl::commit_with_growth(std::span<Pending> batches) {
     }
 }
 
+namespace {
+
+// Whether a batch brings new data in (a published message queued or retained, a QoS 2
+// id), as opposed to moving or removing what is there.
+bool adds_data(const WriteBatch& batch) {
+    for (const Mutation& m : batch.mutations()) {
+        if (std::holds_alternative<mutation::PushQueued>(m) ||
+            std::holds_alternative<mutation::SetRetained>(m) ||
+            std::holds_alternative<mutation::AddInboundQos2>(m)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Pages in use by the store's tables, free pages not counted.
+std::size_t live_bytes(MDB_txn* txn, const lmdb::Databases& dbs) {
+    std::size_t total = 0;
+    for (MDB_dbi dbi :
+         {dbs.meta, dbs.messages, dbs.refs, dbs.sessions, dbs.subscriptions, dbs.queued,
+          dbs.inflight, dbs.qos2, dbs.retained, dbs.names, dbs.queue_stats}) {
+        MDB_stat stat{};
+        if (mdb_stat(txn, dbi, &stat) == 0) {
+            total += (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages) *
+                     stat.ms_psize;
+        }
+    }
+    return total;
+}
+
+}  // namespace
+
 Attempt LmdbStore::Impl::attempt(std::span<Pending> batches) {
     try {
         lmdb::Txn txn(env.get(), false);
+        // With a growth limit, a map that is completely full cannot even delete: every
+        // change copies pages. New data is refused once live pages pass 90% of the limit,
+        // so that acknowledgements, deliveries and expiries can still drain the store.
+        if (options.max_map_size != 0 &&
+            std::any_of(batches.begin(), batches.end(),
+                        [](const Pending& p) { return adds_data(p.batch); }) &&
+            live_bytes(txn.get(), env.dbs()) > options.max_map_size / 10 * 9) {
+            return Attempt{ENOSPC, "store above 90% of store_max_map_size"};
+        }
         lmdb::BatchApplier applier(txn.get(), env.dbs());
         for (const Pending& p : batches) {
             applier.apply(p.batch);

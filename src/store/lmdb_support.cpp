@@ -1,8 +1,13 @@
 // LMDB environment, schema check and small wrappers; see lmdb_support.hpp.
 #include "lmdb_support.hpp"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
+#include <fstream>
 
 #include "petrel/store/record_codec.hpp"
 #include "petrel/store/store.hpp"
@@ -125,6 +130,54 @@ std::size_t Env::map_size() const {
     return info.me_mapsize;
 }
 
+// LMDB maps data.mdb read-only and shared (PROT_READ, MAP_SHARED: the environment is
+// never opened with MDB_WRITEMAP; commits write the file with pwrite). Every page the
+// process reads through the map, readers and the writer's copy-on-write alike, stays in
+// its resident set until the kernel needs the memory, so the RSS of a long-running broker
+// grows to the size of the file although its own memory is small. MADV_DONTNEED on a
+// shared file mapping only unmaps the pages: they stay in the page cache, nothing is
+// lost, and the next access, by a reader or the writer in the middle of a transaction,
+// faults the same bytes back in. The map moves only in mdb_env_set_mapsize, which the
+// caller excludes.
+//
+// LMDB 0.9's mdb_env_info reports me_mapaddr only for MDB_FIXEDMAP, so the map is found
+// in /proc/self/maps as the mapping that holds a value read through it.
+bool Env::release_resident_pages() const {
+    std::uintptr_t inside = 0;
+    try {
+        Txn txn(env_, true);
+        const auto value = lmdb::get(txn.get(), dbs_.meta, kSchemaKey);
+        if (!value) {
+            return false;
+        }
+        inside = reinterpret_cast<std::uintptr_t>(value->data());
+    } catch (const TxnFailure&) {
+        return false;
+    }
+    const std::size_t size = map_size();
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        std::uintptr_t start = 0;
+        std::uintptr_t end = 0;
+        char perms[5] = {};
+        unsigned long long offset = 0;
+        if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR " %4s %llx", &start, &end, perms,
+                        &offset) != 4 ||
+            inside < start || inside >= end) {
+            continue;
+        }
+        // Only LMDB's own mapping of the file: shared, from offset 0. (On a private mapping
+        // MADV_DONTNEED would discard data; there is none here, but never risk it.)
+        if (perms[3] != 's' || offset != 0) {
+            return false;
+        }
+        const std::size_t length = std::min<std::size_t>(end - start, size);
+        return madvise(reinterpret_cast<void*>(start), length, MADV_DONTNEED) == 0;
+    }
+    return false;
+}
+
 void Env::open_databases(const std::filesystem::path& directory, bool read_only) {
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, read_only ? MDB_RDONLY : 0, &txn);
@@ -182,6 +235,7 @@ void Env::open_databases(const std::filesystem::path& directory, bool read_only)
     open("qos2", dbs_.qos2);
     open("retained", dbs_.retained);
     open("names", dbs_.names);
+    open("queue_stats", dbs_.queue_stats);
     // Committing makes the handles usable by every later transaction (a read-only one too).
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
@@ -289,6 +343,10 @@ bool Cursor::last() {
 
 bool Cursor::next() {
     return step(MDB_NEXT);
+}
+
+bool Cursor::prev() {
+    return step(MDB_PREV);
 }
 
 void Cursor::erase_current() {

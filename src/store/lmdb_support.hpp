@@ -29,6 +29,9 @@ struct TxnFailure {
 // queueing a message for one more session rewrites 8 bytes, not the payload. `names`
 // holds the full id of every client whose id is too long for a key (codec::is_hashed),
 // under its client prefix, for as long as any record of that client exists.
+// `queue_stats` holds each non-empty queue summed (codec::encode_queue_summary), under its
+// client prefix, kept by BatchApplier in the same transaction as the queue: start-up reads
+// the summaries without walking the queue.
 struct Databases {
     MDB_dbi meta = 0;
     MDB_dbi messages = 0;
@@ -40,6 +43,7 @@ struct Databases {
     MDB_dbi qos2 = 0;
     MDB_dbi retained = 0;
     MDB_dbi names = 0;
+    MDB_dbi queue_stats = 0;
 };
 
 class Env {
@@ -59,6 +63,10 @@ class Env {
     MDB_env* get() const { return env_; }
     const Databases& dbs() const { return dbs_; }
     std::size_t map_size() const;
+    // Drops the map's pages from this process's resident set (see
+    // LmdbStore::release_resident_pages); false when the map could not be found. The
+    // caller keeps the map from being resized meanwhile.
+    bool release_resident_pages() const;
 
   private:
     void check_not_truncated(const std::filesystem::path& directory);
@@ -112,6 +120,7 @@ class Cursor {
     bool seek(std::string_view start);
     bool last();
     bool next();
+    bool prev();
     void erase_current();
     std::string_view key() const { return view(key_); }
     std::string_view value() const { return view(value_); }

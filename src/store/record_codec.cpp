@@ -245,6 +245,27 @@ std::optional<QueuedEntry> decode_queued(std::string_view key, std::string_view 
     return e;
 }
 
+std::string encode_queue_summary(const QueueSummary& summary) {
+    Writer w;
+    w.u8(kRecordFormat);
+    w.u64(summary.count);
+    w.u64(summary.bytes);
+    w.u64(summary.last_seq);
+    return w.take();
+}
+
+std::optional<QueueSummary> decode_queue_summary(std::string_view value) {
+    Reader r(value);
+    if (!format_ok(r)) {
+        return std::nullopt;
+    }
+    QueueSummary s;
+    s.count = r.u64();
+    s.bytes = r.u64();
+    s.last_seq = r.u64();
+    return r.done() && s.count != 0 ? std::optional(s) : std::nullopt;
+}
+
 std::string encode_inflight(const InflightEntry& entry) {
     Writer w;
     w.u8(kRecordFormat);

@@ -125,6 +125,9 @@ class OutboundFlow {
     // A queued delivery the store failed to keep (the publisher was refused): removed
     // unless it is already in flight. False when it is no longer queued.
     bool forget_queued(std::uint64_t seq);
+    // The same for a delivery that may be queued or spilled (`bytes`: its size): nothing
+    // happens if it is in flight or gone.
+    void forget(std::uint64_t seq, std::uint64_t bytes);
 
     // The size a delivery counts for against max_queued_bytes: topic plus payload.
     static std::size_t delivery_size(const Delivery& delivery);

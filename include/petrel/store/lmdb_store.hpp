@@ -57,6 +57,15 @@ class LmdbStore final : public Store {
     // The current map size in bytes (grows when the map fills).
     std::size_t map_size() const;
 
+    // Lets go of the store file's pages that this process has read through LMDB's memory
+    // map. Readers and the writer's copy-on-write fault pages of the file into the map,
+    // and they stay in the process's resident set: after a restart or a long fill its RSS
+    // would approach the size of the file although the broker's own memory is small.
+    // The pages stay in the kernel's page cache and the next access faults them back, so
+    // this is safe at any time, with readers and the writer at work. recover(), load()
+    // and the writer (at most once a second, after a commit) call it.
+    void release_resident_pages();
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

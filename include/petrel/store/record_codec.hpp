@@ -103,6 +103,11 @@ std::optional<QueuedEntry> decode_queued(std::string_view key, std::string_view 
 // The value alone: everything but client_id and seq, which the key holds.
 std::optional<QueuedEntry> decode_queued_value(std::string_view value);
 
+// One client's whole queue summed (LmdbStore's `queue_stats`, under its client_prefix).
+// Only a non-empty queue has a record, so a count of 0 does not decode.
+std::string encode_queue_summary(const QueueSummary& summary);
+std::optional<QueueSummary> decode_queue_summary(std::string_view value);
+
 std::string encode_inflight(const InflightEntry& entry);
 std::optional<InflightEntry> decode_inflight(std::string_view key, std::string_view value,
                                              const ClientNames& names = {});

@@ -28,6 +28,21 @@ inline void raw_put(const std::filesystem::path& dir, const char* db, std::strin
     mdb_env_close(env);
 }
 
+inline void raw_del(const std::filesystem::path& dir, const char* db, std::string_view key) {
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0640), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi dbi = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    ASSERT_EQ(mdb_del(txn, dbi, &k, nullptr), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 inline std::uint64_t raw_entries(const std::filesystem::path& dir, const char* db) {
     MDB_env* env = nullptr;
     EXPECT_EQ(mdb_env_create(&env), 0);

@@ -88,6 +88,9 @@ TEST(LmdbStore, DISABLED_RecoverMillionQueuedEntries) {
         }
         ASSERT_TRUE(commit(store, std::move(unretain)).ok);
         store.flush();
+        std::cout << "after filling: VmRSS " << test::status_kib("VmRSS") << " KiB, RssFile "
+                  << test::status_kib("RssFile") << " KiB; data.mdb "
+                  << std::filesystem::file_size(dir.path() / "data.mdb") / 1024 << " KiB\n";
     }
     LmdbStore store({.directory = dir.path()});
     const auto started = std::chrono::steady_clock::now();
@@ -96,7 +99,8 @@ TEST(LmdbStore, DISABLED_RecoverMillionQueuedEntries) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
     std::cout << "recover(1000) over " << kClients * kPerClient
               << " queued entries: " << took.count() << " ms; " << snap.messages.size()
-              << " messages\n";
+              << " messages; VmRSS " << test::status_kib("VmRSS") << " KiB, RssFile "
+              << test::status_kib("RssFile") << " KiB\n";
     const auto load_started = std::chrono::steady_clock::now();
     const auto all = store.load();
     const auto load_took =

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "petrel/store/lmdb_store.hpp"
 #include "petrel/store/memory_store.hpp"
@@ -21,6 +22,7 @@ struct MemoryHarness {
     MemoryStore memory;
     Store& store() { return memory; }
     void reopen() {}
+    std::vector<std::string> check_problems() { return {}; }
 };
 
 struct LmdbHarness {
@@ -31,6 +33,13 @@ struct LmdbHarness {
     void reopen() {
         lmdb.reset();
         lmdb.emplace(LmdbOptions{.directory = dir.path()});
+    }
+    // check() opens the directory itself: LMDB allows one environment per file and process.
+    std::vector<std::string> check_problems() {
+        lmdb.reset();
+        auto report = check(dir.path());
+        lmdb.emplace(LmdbOptions{.directory = dir.path()});
+        return report.problems;
     }
 };
 

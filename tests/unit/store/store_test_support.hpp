@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <string>
 
@@ -66,6 +68,18 @@ inline InflightEntry inflight(std::string client, std::uint64_t seq, protocol::P
     e.qos = 2;
     e.state = session::OutboundState::AwaitingPubrec;
     return e;
+}
+
+// A field of /proc/self/status in KiB ("VmRSS", "RssFile"), 0 when absent.
+inline std::uint64_t status_kib(const std::string& field) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.starts_with(field + ":")) {
+            return std::stoull(line.substr(field.size() + 1));
+        }
+    }
+    return 0;
 }
 
 // Submits and waits for the callback, whichever thread it runs on.
