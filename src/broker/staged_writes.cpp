@@ -39,7 +39,7 @@ void StagedWrites::submit() {
     undo_.clear();
     store::WriteBatch batch = std::move(batch_);
     batch_ = store::WriteBatch{};
-    store_.submit(std::move(batch), [this, waiting](store::CommitResult result) {
+    store_.submit(std::move(batch), [this, waiting](const store::CommitResult& result) {
         health_.on_commit(result);
         for (const CommitToken& token : waiting->tokens) {
             token->record(result);

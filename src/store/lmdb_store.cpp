@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -306,35 +307,54 @@ bool adds_data(const WriteBatch& batch) {
     return false;
 }
 
-// Pages in use by the store's tables, free pages not counted.
-std::size_t live_bytes(MDB_txn* txn, const lmdb::Databases& dbs) {
-    std::size_t total = 0;
-    for (MDB_dbi dbi :
-         {dbs.meta, dbs.messages, dbs.refs, dbs.sessions, dbs.subscriptions, dbs.queued,
-          dbs.inflight, dbs.qos2, dbs.retained, dbs.names, dbs.queue_stats}) {
-        MDB_stat stat{};
-        if (mdb_stat(txn, dbi, &stat) == 0) {
-            total += (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages) *
-                     stat.ms_psize;
-        }
+// Bytes of the map in use as of the last commit: every page up to the highest one
+// written, less the pages on LMDB's freelist (reusable by later transactions). A freelist
+// record's value is a list of page numbers whose first word is their count (LMDB's IDL
+// layout). LMDB opens no cursor on the freelist inside a write transaction, hence the
+// short read transaction, begun before the writer's own.
+std::size_t used_bytes(MDB_env* env) {
+    MDB_envinfo info{};
+    MDB_stat stat{};
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &stat) != 0) {
+        return 0;
     }
-    return total;
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0) {
+        return 0;
+    }
+    std::size_t free_pages = 0;
+    MDB_cursor* cursor = nullptr;
+    if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &cursor) == 0) {
+        MDB_val key{};
+        MDB_val value{};
+        while (mdb_cursor_get(cursor, &key, &value, MDB_NEXT) == 0) {
+            if (value.mv_size >= sizeof(std::size_t)) {
+                std::size_t count = 0;
+                std::memcpy(&count, value.mv_data, sizeof count);
+                free_pages += count;
+            }
+        }
+        mdb_cursor_close(cursor);
+    }
+    mdb_txn_abort(txn);
+    const std::size_t pages = info.me_last_pgno + 1;
+    return (pages > free_pages ? pages - free_pages : 0) * stat.ms_psize;
 }
 
 }  // namespace
 
 Attempt LmdbStore::Impl::attempt(std::span<Pending> batches) {
+    // With a growth limit, a map that is completely full cannot even delete: every change
+    // copies pages. New data is refused once the pages in use pass 90% of the limit, so
+    // that acknowledgements, deliveries and expiries can still drain the store.
+    if (options.max_map_size != 0 &&
+        std::any_of(batches.begin(), batches.end(),
+                    [](const Pending& p) { return adds_data(p.batch); }) &&
+        used_bytes(env.get()) > options.max_map_size / 10 * 9) {
+        return Attempt{ENOSPC, "store above 90% of store_max_map_size"};
+    }
     try {
         lmdb::Txn txn(env.get(), false);
-        // With a growth limit, a map that is completely full cannot even delete: every
-        // change copies pages. New data is refused once live pages pass 90% of the limit,
-        // so that acknowledgements, deliveries and expiries can still drain the store.
-        if (options.max_map_size != 0 &&
-            std::any_of(batches.begin(), batches.end(),
-                        [](const Pending& p) { return adds_data(p.batch); }) &&
-            live_bytes(txn.get(), env.dbs()) > options.max_map_size / 10 * 9) {
-            return Attempt{ENOSPC, "store above 90% of store_max_map_size"};
-        }
         lmdb::BatchApplier applier(txn.get(), env.dbs());
         for (const Pending& p : batches) {
             applier.apply(p.batch);
