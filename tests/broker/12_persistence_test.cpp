@@ -27,18 +27,6 @@ using protocol::PacketId;
 using protocol::PropertyId;
 using protocol::Publish;
 
-std::unique_ptr<RawClient> connected(std::uint16_t port, ProtocolVersion version,
-                                     const std::string& id, bool clean_start,
-                                     bool expect_present = false) {
-    auto client = std::make_unique<RawClient>(port, version);
-    auto connack = client->connect(id, clean_start);
-    EXPECT_TRUE(connack && connack->reason == ReasonCode::Success) << id;
-    if (connack) {
-        EXPECT_EQ(connack->session_present, expect_present) << id;
-    }
-    return client;
-}
-
 // Every PUBLISH that arrives until `quiet` passes without one, acknowledged.
 std::vector<Publish> drain(RawClient& client, std::chrono::milliseconds quiet = 500ms) {
     std::vector<Publish> received;

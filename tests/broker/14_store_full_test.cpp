@@ -31,18 +31,6 @@ using namespace std::chrono_literals;
 using protocol::PacketId;
 using protocol::Publish;
 
-std::unique_ptr<RawClient> connected(std::uint16_t port, ProtocolVersion version,
-                                     const std::string& id, bool clean_start,
-                                     bool expect_present = false) {
-    auto client = std::make_unique<RawClient>(port, version);
-    auto connack = client->connect(id, clean_start);
-    EXPECT_TRUE(connack && connack->reason == ReasonCode::Success) << id;
-    if (connack) {
-        EXPECT_EQ(connack->session_present, expect_present) << id;
-    }
-    return client;
-}
-
 // A persistent session subscribed to `filter` at QoS 1, left offline.
 void offline_subscriber(std::uint16_t port, const std::string& id, const std::string& filter) {
     auto subscriber = connected(port, ProtocolVersion::V5, id, false);

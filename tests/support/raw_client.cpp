@@ -1,5 +1,7 @@
 #include "support/raw_client.hpp"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -409,6 +411,17 @@ void RawClient::disconnect(ReasonCode reason) {
         wait_closed(std::chrono::seconds{2});
     }
     close();
+}
+
+std::unique_ptr<RawClient> connected(std::uint16_t port, ProtocolVersion version,
+                                     const std::string& id, bool clean_start, bool expect_present) {
+    auto client = std::make_unique<RawClient>(port, version);
+    auto connack = client->connect(id, clean_start);
+    EXPECT_TRUE(connack && connack->reason == ReasonCode::Success) << id;
+    if (connack) {
+        EXPECT_EQ(connack->session_present, expect_present) << id;
+    }
+    return client;
 }
 
 }  // namespace petrel::test

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -196,5 +197,11 @@ std::optional<T> RawClient::find(std::chrono::milliseconds timeout,
     }
     return std::nullopt;
 }
+
+// A client connected with `id`: the CONNACK must be Success with Session Present equal
+// to `expect_present` (a test failure otherwise, naming the id).
+std::unique_ptr<RawClient> connected(std::uint16_t port, ProtocolVersion version,
+                                     const std::string& id, bool clean_start,
+                                     bool expect_present = false);
 
 }  // namespace petrel::test
