@@ -47,10 +47,17 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
     Worker& any_worker = *context.workers.front();
 
     for (store::StoredSession& stored : snapshot.sessions) {
-        // 0 means it was connected when the broker stopped: its connection ended then.
+        // 0 means it was connected when the broker stopped: its connection ended then,
+        // within one clock period after the last "alive" time the broker wrote. Taking the
+        // end of that period errs on keeping a session a little longer, never shorter.
         const bool was_connected = stored.disconnected_at_ms == 0;
-        const std::int64_t away_ms =
-            was_connected ? 0 : std::max<std::int64_t>(0, now_ms - stored.disconnected_at_ms);
+        std::int64_t lost_at_ms = stored.disconnected_at_ms;
+        if (was_connected) {
+            lost_at_ms = snapshot.clock_ms > 0 ? std::min<std::int64_t>(
+                                                     now_ms, snapshot.clock_ms + kClockTicks * 1000)
+                                               : now_ms;
+        }
+        const std::int64_t away_ms = std::max<std::int64_t>(0, now_ms - lost_at_ms);
         if (stored.will && was_connected) {
             wills.push_back(
                 will_message(*stored.will, stored.client_id, context.next_message_id()));
@@ -79,7 +86,7 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
             state.outbound().set_memory_window(context.queue_memory_window);
         }
         if (was_connected) {
-            stored.disconnected_at_ms = now_ms;
+            stored.disconnected_at_ms = lost_at_ms;
             stored.will.reset();
             updates.put_session(stored);
         }
@@ -191,9 +198,8 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
     for (auto& [client_id, session] : sessions) {
         context.workers[session->home_worker]->adopt_recovered(session);
     }
-    if (!updates.empty()) {
-        context.store->submit(std::move(updates), nullptr);
-    }
+    updates.set_clock(now_ms);
+    context.store->submit(std::move(updates), nullptr);
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     context.log.info(

@@ -120,6 +120,12 @@ void Worker::retire(ClientConnection* connection) {
 
 void Worker::tick() {
     const auto now = ClientConnection::Clock::now();
+    // Worker 0 tells the store every few seconds that the broker is alive: after a crash,
+    // the clients connected then are taken to have been disconnected at that time, so
+    // their session expiry counts the time the broker was down.
+    if (index_ == 0 && ++ticks_ % kClockTicks == 0) {
+        staged_.batch().set_clock(wall_clock_ms());
+    }
     std::vector<ClientConnection*> open;
     open.reserve(connections_.size());
     for (auto& [raw, owned] : connections_) {

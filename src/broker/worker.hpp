@@ -30,6 +30,9 @@ class ClientConnection;
 // clock's time points mean nothing after a restart.
 std::int64_t wall_clock_ms();
 
+// Worker 0 writes the broker's "alive at" time to the store this often (in 1 s ticks).
+inline constexpr unsigned kClockTicks = 5;
+
 // The message a will becomes when it is published, under store id `id`.
 session::MessagePtr will_message(const protocol::Will& will, const std::string& client_id,
                                  std::uint64_t id);
@@ -145,6 +148,7 @@ class Worker {
     std::mt19937_64 random_;
     bool shutting_down_ = false;
     StagedWrites staged_;
+    unsigned ticks_ = 0;
 };
 
 }  // namespace petrel::broker

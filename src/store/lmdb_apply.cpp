@@ -291,6 +291,10 @@ void BatchApplier::apply_one(const Mutation& m) {
                     del(txn_, dbs_.retained, key);
                 }
             },
+            [&](const mutation::SetClock& c) {
+                put(txn_, dbs_.meta, kClockKey,
+                    codec::encode_u64(static_cast<std::uint64_t>(c.unix_ms)));
+            },
         },
         m);
 }

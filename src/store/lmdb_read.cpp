@@ -115,6 +115,13 @@ Snapshot read(MDB_txn* txn, const Databases& dbs, Problems& problems) {
             s.max_message_id = std::max(s.max_message_id, *id);
         }
     }
+    if (auto clock = get(txn, dbs.meta, kClockKey)) {
+        if (auto ms = codec::decode_u64(*clock)) {
+            s.clock_ms = static_cast<std::int64_t>(*ms);
+        } else {
+            problems.corrupt("meta", kClockKey);
+        }
+    }
     return s;
 }
 

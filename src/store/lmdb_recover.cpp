@@ -165,6 +165,13 @@ Snapshot recover_snapshot(MDB_txn* txn, const Databases& dbs, std::size_t queue_
     }
     read_messages(txn, dbs, std::move(ids), s.messages);
     s.max_message_id = read_max_message_id(txn, dbs);
+    if (auto clock = get(txn, dbs.meta, kClockKey)) {
+        auto ms = codec::decode_u64(*clock);
+        if (!ms) {
+            unreadable("meta", kClockKey);
+        }
+        s.clock_ms = static_cast<std::int64_t>(*ms);
+    }
     return s;
 }
 

@@ -16,6 +16,7 @@ namespace petrel::store::lmdb {
 inline constexpr std::uint32_t kSchemaVersion = 1;
 inline constexpr std::string_view kSchemaKey = "schema_version";
 inline constexpr std::string_view kMaxMessageIdKey = "max_message_id";
+inline constexpr std::string_view kClockKey = "clock";
 
 // A failure inside a write transaction. Any failure there aborts the whole transaction,
 // so the helpers unwind straight to the transaction boundary (LmdbStore's commit loop),

@@ -196,6 +196,7 @@ void MemoryStore::apply_one(const Mutation& m, RefDeltas& deltas,
                     retained_.erase(it);
                 }
             },
+            [&](const mutation::SetClock& c) { clock_ms_ = c.unix_ms; },
         },
         m);
 }
@@ -285,6 +286,7 @@ Snapshot MemoryStore::snapshot(std::size_t queue_window, bool all_messages) {
         }
     }
     snapshot.max_message_id = max_message_id_;
+    snapshot.clock_ms = clock_ms_;
     return snapshot;
 }
 

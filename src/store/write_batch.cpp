@@ -66,4 +66,8 @@ void WriteBatch::erase_retained(std::string topic) {
     mutations_.emplace_back(mutation::EraseRetained{std::move(topic)});
 }
 
+void WriteBatch::set_clock(std::int64_t unix_ms) {
+    mutations_.emplace_back(mutation::SetClock{unix_ms});
+}
+
 }  // namespace petrel::store

@@ -330,6 +330,30 @@ TEST(PersistenceExpiryTest, SessionsExpireWhileTheBrokerIsStopped) {
     EXPECT_TRUE(session_present(broker.port(), "expiry-long", 600, false));
 }
 
+// Clients still connected when the broker is killed lost their connection then; the broker
+// writes an "alive" time every 5 s, and counts their downtime from the end of that period.
+TEST(PersistenceExpiryTest, DowntimeCountsForClientsConnectedAtACrash) {
+    BrokerProcess broker;
+    auto connect_v5 = [&](const std::string& id, std::uint32_t expiry) {
+        auto client = std::make_unique<RawClient>(broker.port(), ProtocolVersion::V5);
+        auto connect = client->connect_packet(id, false);
+        connect.properties.set_number(PropertyId::SessionExpiryInterval, expiry);
+        auto connack = client->connect(connect);
+        EXPECT_TRUE(connack && connack->reason == ReasonCode::Success) << id;
+        EXPECT_TRUE(client->subscribe("expiry/" + id, 1));
+        return client;
+    };
+    auto short_lived = connect_v5("crash-expiry-short", 2);
+    auto long_lived = connect_v5("crash-expiry-long", 600);
+    broker.kill_hard();
+    // At most 5 s of the last clock period, plus more than the short session's 2 s.
+    std::this_thread::sleep_for(7500ms);
+    broker.restart();
+    EXPECT_FALSE(session_present(broker.port(), "crash-expiry-short", 2, false))
+        << "the time the broker was down did not count for a client connected at the crash";
+    EXPECT_TRUE(session_present(broker.port(), "crash-expiry-long", 600, false));
+}
+
 // --- retained messages of every QoS across a clean restart ---
 
 TEST(PersistenceRetainedTest, RetainedMessagesOfEveryQosSurviveACleanRestart) {

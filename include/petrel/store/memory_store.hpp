@@ -53,6 +53,7 @@ class MemoryStore final : public Store {
     std::map<std::string, MessageId> retained_;
     std::unordered_map<MessageId, StoredMessage> messages_;  // each with Message::id set
     MessageId max_message_id_ = 0;
+    std::int64_t clock_ms_ = 0;
 };
 
 }  // namespace petrel::store

@@ -134,6 +134,11 @@ struct SetRetained {
 struct EraseRetained {
     std::string topic;
 };
+// The broker's "still alive at" time (unix ms), written every few seconds: after a crash
+// it tells when the clients that were connected lost their connections.
+struct SetClock {
+    std::int64_t unix_ms = 0;
+};
 }  // namespace mutation
 
 using Mutation =
@@ -141,7 +146,7 @@ using Mutation =
                  mutation::PutSubscription, mutation::EraseSubscription, mutation::PushQueued,
                  mutation::EraseQueued, mutation::PutInflight, mutation::EraseInflight,
                  mutation::AddInboundQos2, mutation::EraseInboundQos2, mutation::SetRetained,
-                 mutation::EraseRetained>;
+                 mutation::EraseRetained, mutation::SetClock>;
 
 // A value: build it on a worker, move it into submit(). Applied all or nothing.
 //
@@ -167,6 +172,7 @@ class WriteBatch {
     void erase_inbound_qos2(std::string client_id, protocol::PacketId packet_id);
     void set_retained(std::string topic, MessageId message);
     void erase_retained(std::string topic);
+    void set_clock(std::int64_t unix_ms);
 
     bool empty() const { return mutations_.empty(); }
     std::size_t size() const { return mutations_.size(); }
@@ -205,6 +211,8 @@ struct Snapshot {
     // Per client with a non-empty queue: the whole queue summed. Filled by recover() (and
     // by load(), where it sums `queued`).
     std::map<std::string, QueueSummary> queue_summaries;
+    // The last SetClock (unix ms), 0 when none was ever written.
+    std::int64_t clock_ms = 0;
     // The highest id ever put, even if that message is gone since: ids must keep
     // increasing after a restart so that none is reused while a client may still see it.
     MessageId max_message_id = 0;

@@ -46,6 +46,18 @@ TYPED_TEST(StoreConformance, SessionRoundTripsWithWill) {
     EXPECT_EQ(got.will->properties, will.properties);
 }
 
+TYPED_TEST(StoreConformance, ClockKeepsTheLastValueWritten) {
+    EXPECT_EQ(this->reloaded().clock_ms, 0);
+    WriteBatch first;
+    first.set_clock(1'700'000'000'000);
+    ASSERT_TRUE(commit(this->store(), std::move(first)).ok);
+    WriteBatch second;
+    second.set_clock(1'700'000'005'000);
+    ASSERT_TRUE(commit(this->store(), std::move(second)).ok);
+    EXPECT_EQ(this->reloaded().clock_ms, 1'700'000'005'000);
+    EXPECT_EQ(this->store().recover(0).clock_ms, 1'700'000'005'000);
+}
+
 TYPED_TEST(StoreConformance, SubscriptionsPutReplaceErase) {
     WriteBatch b;
     b.put_subscription({"c1", "a/+", {{1, true, false, protocol::RetainHandling::DoNotSend}, 7}});
