@@ -76,17 +76,29 @@ void Worker::stage_queued(const SessionHandlePtr& target, const session::Deliver
         batch.put_message(delivery.message->id, delivery.message);
     }
     batch.push_queued(std::move(entry));
-    // If the store cannot keep it, the publisher is refused (0x97, or no PUBACK for 3.1.1
-    // and a resend): the session must not deliver it anyway, nor count it.
-    const std::uint64_t seq = delivery.seq;
-    Worker& home = *context_.workers[target->home_worker];
-    staged_.on_failure([&home, target, seq, bytes] {
-        home.loop().post([target, seq, bytes] {
-            if (!target->discarded) {
-                target->state.outbound().forget(seq, bytes);
+    staged_.track(StagedQueueEntry{target, delivery.seq, bytes});
+}
+
+void Worker::forget_unstored(std::vector<StagedQueueEntry> entries) {
+    // The publisher was refused (0x97, or no PUBACK for 3.1.1 and a resend): the sessions
+    // must not deliver these anyway, nor count them. Each is told on its home worker.
+    std::vector<std::vector<StagedQueueEntry>> by_home(context_.workers.size());
+    for (StagedQueueEntry& entry : entries) {
+        by_home[entry.target->home_worker].push_back(std::move(entry));
+    }
+    for (unsigned home = 0; home < by_home.size(); ++home) {
+        if (by_home[home].empty()) {
+            continue;
+        }
+        auto box = std::make_shared<std::vector<StagedQueueEntry>>(std::move(by_home[home]));
+        context_.workers[home]->loop().post([box] {
+            for (const StagedQueueEntry& entry : *box) {
+                if (!entry.target->discarded) {
+                    entry.target->state.outbound().forget(entry.seq, entry.bytes);
+                }
             }
         });
-    });
+    }
 }
 
 void Worker::record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,

@@ -4,39 +4,41 @@
 
 namespace petrel::broker {
 
-store::WriteBatch& StagedWrites::batch() {
+void StagedWrites::schedule() {
     if (!scheduled_) {
         scheduled_ = true;
         loop_.defer([this] { submit(); });
     }
+}
+
+store::WriteBatch& StagedWrites::batch() {
+    schedule();
     return batch_;
 }
 
 void StagedWrites::hold(CommitToken token) {
     if (token) {
         tokens_.push_back(std::move(token));
+        schedule();  // nothing may be staged after it: the reply must not wait for that
     }
-}
-
-void StagedWrites::on_failure(std::function<void()> undo) {
-    undo_.push_back(std::move(undo));
 }
 
 void StagedWrites::submit() {
     scheduled_ = false;
     if (batch_.empty()) {
         tokens_.clear();
-        undo_.clear();
+        queue_entries_.clear();
         return;
     }
     // std::function wants a copyable callable: the move-only parts travel in a box.
     struct Waiting {
         std::vector<CommitToken> tokens;
-        std::vector<std::function<void()>> undo;
+        std::vector<StagedQueueEntry> queue_entries;
     };
-    auto waiting = std::make_shared<Waiting>(Waiting{std::move(tokens_), std::move(undo_)});
+    auto waiting =
+        std::make_shared<Waiting>(Waiting{std::move(tokens_), std::move(queue_entries_)});
     tokens_.clear();
-    undo_.clear();
+    queue_entries_.clear();
     store::WriteBatch batch = std::move(batch_);
     batch_ = store::WriteBatch{};
     store_.submit(std::move(batch), [this, waiting](const store::CommitResult& result) {
@@ -45,12 +47,8 @@ void StagedWrites::submit() {
             token->record(result);
         }
         waiting->tokens.clear();  // replies run (or are posted) now
-        if (!result.ok && !waiting->undo.empty()) {
-            loop_.post([waiting] {
-                for (auto& undo : waiting->undo) {
-                    undo();
-                }
-            });
+        if (!result.ok && !waiting->queue_entries.empty()) {
+            loop_.post([this, waiting] { forget_(std::move(waiting->queue_entries)); });
         }
     });
 }

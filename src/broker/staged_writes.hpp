@@ -14,22 +14,35 @@
 #include "commit_waiter.hpp"
 #include "petrel/net/event_loop.hpp"
 #include "petrel/store/store.hpp"
+#include "session_handle.hpp"
 
 namespace petrel::broker {
 
 class StoreHealth;
 
+// A queue entry in a staged batch, as its session counts it: what to take back if the
+// batch fails.
+struct StagedQueueEntry {
+    SessionHandlePtr target;
+    std::uint64_t seq = 0;
+    std::uint64_t bytes = 0;
+};
+
 class StagedWrites {
   public:
-    StagedWrites(net::EventLoop& loop, store::Store& store, StoreHealth& health)
-        : loop_(loop), store_(store), health_(health) {}
+    // Called on this worker's loop with the queue entries of a batch that failed.
+    using Forget = std::function<void(std::vector<StagedQueueEntry>)>;
+
+    StagedWrites(net::EventLoop& loop, store::Store& store, StoreHealth& health, Forget forget)
+        : loop_(loop), store_(store), health_(health), forget_(std::move(forget)) {}
 
     // The batch being staged; the submit is scheduled for the end of the event batch.
     store::WriteBatch& batch();
-    // `token` is held until the staged batch is committed and records its result.
+    // `token` is held until the staged batch is committed and records its result. A batch
+    // that stays empty is "committed" at the end of the event batch.
     void hold(CommitToken token);
-    // Runs on this worker's loop if the staged batch fails.
-    void on_failure(std::function<void()> undo);
+    // Notes a queue entry staged in the batch (see Forget).
+    void track(StagedQueueEntry entry) { queue_entries_.push_back(std::move(entry)); }
     // Submits now (at shut-down, when no end of batch may come).
     void submit();
 
@@ -37,10 +50,13 @@ class StagedWrites {
     net::EventLoop& loop_;
     store::Store& store_;
     StoreHealth& health_;
+    Forget forget_;
     store::WriteBatch batch_;
     std::vector<CommitToken> tokens_;
-    std::vector<std::function<void()>> undo_;
+    std::vector<StagedQueueEntry> queue_entries_;
     bool scheduled_ = false;
+
+    void schedule();
 };
 
 }  // namespace petrel::broker

@@ -15,7 +15,9 @@ Worker::Worker(unsigned index, BrokerContext& context)
     : index_(index),
       context_(context),
       random_(std::random_device{}()),
-      staged_(loop_, *context.store, context.store_health) {}
+      staged_(
+          loop_, *context.store, context.store_health,
+          [this](std::vector<StagedQueueEntry> entries) { forget_unstored(std::move(entries)); }) {}
 
 Worker::~Worker() {
     join();

@@ -129,7 +129,8 @@ class Worker {
     void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
                          session::OfferOutcome outcome);
     // Stages `delivery`'s queue entry for `target` (and the message when `with_message`);
-    // should the commit fail, the target is told to forget it.
+    // should the commit fail, the target is told to forget it (forget_unstored).
+    void forget_unstored(std::vector<StagedQueueEntry> entries);
     void stage_queued(const SessionHandlePtr& target, const session::Delivery& delivery,
                       bool with_message);
 

@@ -354,6 +354,21 @@ TEST(PersistenceExpiryTest, DowntimeCountsForClientsConnectedAtACrash) {
     EXPECT_TRUE(session_present(broker.port(), "crash-expiry-long", 600, false));
 }
 
+// A persistent session's SUBACK/UNSUBACK waits for its commit; one that changed nothing
+// has nothing to wait for and must not be held until some other write comes along.
+TEST(PersistenceSubscribeTest, AcksThatStoreNothingAreNotHeld) {
+    BrokerProcess broker("threads 1\n");
+    auto client = connected(broker.port(), ProtocolVersion::V311, "acks-store-nothing", false);
+    const auto started = std::chrono::steady_clock::now();
+    auto unsuback = client->unsubscribe({"never/subscribed"});
+    ASSERT_TRUE(unsuback);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s) << "UNSUBACK was held";
+    auto suback = client->subscribe("invalid/#/filter", 1);
+    ASSERT_TRUE(suback);
+    ASSERT_EQ(suback->reasons.size(), 1U);
+    EXPECT_EQ(suback->reasons[0], ReasonCode::UnspecifiedError);  // 3.1.1: 0x80 failure
+}
+
 // --- retained messages of every QoS across a clean restart ---
 
 TEST(PersistenceRetainedTest, RetainedMessagesOfEveryQosSurviveACleanRestart) {
