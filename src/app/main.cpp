@@ -96,11 +96,11 @@ int check_store(const std::string& directory) {
 
 // While the store is read at start-up, a fault means a corrupt store (see check_store):
 // say so in one line instead of dying silently. Only async-signal-safe calls here.
-extern "C" void store_fault(int signal_number) {
+extern "C" void store_fault(int /*signal_number*/) {
     static const char kMessage[] =
         "petrel: the store is corrupt (reading it crashed); run petrel --check-store DIR\n";
     [[maybe_unused]] const auto written = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-    _exit(128 + signal_number);
+    _exit(1);  // a start-up error like any other, not a crash
 }
 
 void report_store_faults(bool on) {
