@@ -72,7 +72,9 @@ std::string fmt_count(std::uint64_t value) {
     return digits;
 }
 
-std::string fmt_mib(std::uint64_t bytes) { return fmt_double(bytes / 1048576.0, 1) + " MiB"; }
+std::string fmt_mib(std::uint64_t bytes) {
+    return fmt_double(bytes / 1048576.0, 1) + " MiB";
+}
 
 // ---------------------------------------------------------------------------------------
 // The broker process: stdout and stderr go through a pipe that a thread reads, so that each
@@ -155,8 +157,8 @@ class BrokerProcess {
     std::string tail(std::size_t count = 20) {
         std::lock_guard lock(mutex_);
         std::string out;
-        for (std::size_t i = lines_.size() > count ? lines_.size() - count : 0;
-             i < lines_.size(); ++i) {
+        for (std::size_t i = lines_.size() > count ? lines_.size() - count : 0; i < lines_.size();
+             ++i) {
             out += "    " + lines_[i].text + "\n";
         }
         return out;
@@ -277,10 +279,14 @@ Memory read_memory(pid_t pid) {
         if (!(fields >> key >> kib)) {
             continue;
         }
-        if (key == "VmRSS:") memory.rss = kib * 1024;
-        if (key == "VmHWM:") memory.hwm = kib * 1024;
-        if (key == "RssAnon:") memory.anon = kib * 1024;
-        if (key == "RssFile:") memory.file = kib * 1024;
+        if (key == "VmRSS:")
+            memory.rss = kib * 1024;
+        if (key == "VmHWM:")
+            memory.hwm = kib * 1024;
+        if (key == "RssAnon:")
+            memory.anon = kib * 1024;
+        if (key == "RssFile:")
+            memory.file = kib * 1024;
     }
     return memory;
 }
@@ -296,8 +302,10 @@ double cpu_seconds(pid_t pid) {
     std::string field;
     unsigned long long utime = 0, stime = 0;
     for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
-        if (i == 14) utime = std::stoull(field);
-        if (i == 15) stime = std::stoull(field);
+        if (i == 14)
+            utime = std::stoull(field);
+        if (i == 15)
+            stime = std::stoull(field);
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
@@ -364,7 +372,8 @@ CheckResult check_store(const std::string& binary, const fs::path& dir) {
     char buffer[4096];
     for (ssize_t got; (got = read(fds[0], buffer, sizeof buffer)) != 0;) {
         if (got < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             break;
         }
         result.output.append(buffer, static_cast<std::size_t>(got));
@@ -392,16 +401,16 @@ class Client {
             throw std::runtime_error("mosquitto_new failed");
         }
         mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-        mosquitto_connect_with_flags_callback_set(
-            mosq_, [](mosquitto*, void* self, int rc, int flags) {
-                auto& client = *static_cast<Client*>(self);
-                std::lock_guard lock(client.mutex_);
-                client.connack_rc_ = rc;
-                client.session_present_ = (flags & 1) != 0;
-                client.connected_ = rc == 0;
-                ++client.connacks_;
-                client.cv_.notify_all();
-            });
+        mosquitto_connect_with_flags_callback_set(mosq_,
+                                                  [](mosquitto*, void* self, int rc, int flags) {
+                                                      auto& client = *static_cast<Client*>(self);
+                                                      std::lock_guard lock(client.mutex_);
+                                                      client.connack_rc_ = rc;
+                                                      client.session_present_ = (flags & 1) != 0;
+                                                      client.connected_ = rc == 0;
+                                                      ++client.connacks_;
+                                                      client.cv_.notify_all();
+                                                  });
         mosquitto_disconnect_callback_set(mosq_, [](mosquitto*, void* self, int) {
             auto& client = *static_cast<Client*>(self);
             std::lock_guard lock(client.mutex_);
@@ -409,13 +418,13 @@ class Client {
             ++client.disconnects_;
             client.cv_.notify_all();
         });
-        mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int, int count,
-                                                   const int* granted) {
-            auto& client = *static_cast<Client*>(self);
-            std::lock_guard lock(client.mutex_);
-            client.granted_ = count > 0 ? granted[0] : 128;
-            client.cv_.notify_all();
-        });
+        mosquitto_subscribe_callback_set(
+            mosq_, [](mosquitto*, void* self, int, int count, const int* granted) {
+                auto& client = *static_cast<Client*>(self);
+                std::lock_guard lock(client.mutex_);
+                client.granted_ = count > 0 ? granted[0] : 128;
+                client.cv_.notify_all();
+            });
         mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* self, int) {
             auto& client = *static_cast<Client*>(self);
             std::lock_guard lock(client.mutex_);
@@ -497,9 +506,9 @@ class Client {
                 counted = acked_;
             }
             std::memcpy(payload.data() + 4, &seq, 8);
-            const int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(),
-                                             static_cast<int>(payload.size()), payload.data(), 1,
-                                             false);
+            const int rc =
+                mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                                  payload.data(), 1, false);
             if (rc != MOSQ_ERR_SUCCESS) {
                 throw std::runtime_error(std::string("mosquitto_publish: ") +
                                          mosquitto_strerror(rc));
@@ -725,9 +734,8 @@ int run(const Options& o) {
                 const double elapsed = seconds_since(fill_start);
                 const std::uint64_t n = acked.load();
                 std::cout << "  fill " << fmt_double(elapsed, 0) << " s: " << fmt_count(n)
-                          << " messages acked, " << fmt_count(n * o.subscribers)
-                          << " entries, " << fmt_count(static_cast<std::uint64_t>(
-                                                 n * o.subscribers / elapsed))
+                          << " messages acked, " << fmt_count(n * o.subscribers) << " entries, "
+                          << fmt_count(static_cast<std::uint64_t>(n * o.subscribers / elapsed))
                           << " entries/s, broker RSS " << fmt_mib(now.rss) << " (anon "
                           << fmt_mib(now.anon) << ")" << std::endl;
             }
@@ -763,15 +771,13 @@ int run(const Options& o) {
         const std::uint64_t entries = published * o.subscribers;
         const double cpu = cpu_seconds(broker.pid()) - cpu_before;
         add("persistence_mode", o.mode);
-        add("subscribers x messages", std::to_string(o.subscribers) + " x " +
-                                          fmt_count(published) + " (payload " +
-                                          std::to_string(o.payload) + " B, " +
+        add("subscribers x messages", std::to_string(o.subscribers) + " x " + fmt_count(published) +
+                                          " (payload " + std::to_string(o.payload) + " B, " +
                                           std::to_string(o.publishers) + " publishers, window " +
                                           std::to_string(o.window) + ")");
         add("queue entries", fmt_count(entries));
         add("fill time", fmt_double(fill_s, 1) + " s");
-        add("fill rate", fmt_count(static_cast<std::uint64_t>(entries / fill_s)) +
-                             " entries/s (" +
+        add("fill rate", fmt_count(static_cast<std::uint64_t>(entries / fill_s)) + " entries/s (" +
                              fmt_count(static_cast<std::uint64_t>(published / fill_s)) +
                              " msgs/s in)");
         add("broker CPU per queue entry", fmt_double(cpu / entries * 1e6, 2) + " us");
@@ -787,11 +793,11 @@ int run(const Options& o) {
             fmt_mib(peak_rss) + " / " + fmt_mib(filled.hwm) + " / " + fmt_mib(peak_anon));
         const auto [allocated, apparent] = disk_usage(data);
         add("store on disk (du / apparent)", fmt_mib(allocated) + " / " + fmt_mib(apparent));
-        add("store bytes per queue entry", fmt_double(static_cast<double>(allocated) /
-                                                          static_cast<double>(entries), 1));
+        add("store bytes per queue entry",
+            fmt_double(static_cast<double>(allocated) / static_cast<double>(entries), 1));
         const auto [status, stop_s] = broker.stop(300s);
-        add("shutdown (SIGTERM to exit)", fmt_double(stop_s, 2) + " s, status " +
-                                              std::to_string(status));
+        add("shutdown (SIGTERM to exit)",
+            fmt_double(stop_s, 2) + " s, status " + std::to_string(status));
         for (const std::string& line : broker.problems()) {
             std::cout << "  broker warning/error: " << line << "\n";
         }
@@ -844,9 +850,8 @@ int run(const Options& o) {
         add(label + ": \"recovered ... in N ms\"",
             recovered_ms + " ms (" + recovered_queued + " queued)");
         add(label + ": RSS at listen / +1 s (anon + file), VmHWM",
-            fmt_mib(started.rss) + " / " + fmt_mib(settled.rss) + " (" +
-                fmt_mib(settled.anon) + " + " + fmt_mib(settled.file) + "), " +
-                fmt_mib(settled.hwm));
+            fmt_mib(started.rss) + " / " + fmt_mib(settled.rss) + " (" + fmt_mib(settled.anon) +
+                " + " + fmt_mib(settled.file) + "), " + fmt_mib(settled.hwm));
         if (r == 0 && recovered) {
             std::cout << "  log: " << recovered->text << "\n";
         }
@@ -875,30 +880,30 @@ int run(const Options& o) {
         const std::string drain_id = "oq-sub-" + std::to_string(o.drain_client);
         Client subscriber(drain_id, false);
         subscriber.on_message = [&drained](const mosquitto_message* m) {
-                DrainCheck& d = drained;
-                std::lock_guard lock(d.mutex);
-                ++d.received;
-                d.last = Clock::now();
-                std::uint32_t publisher = 0;
-                std::uint64_t seq = 0;
-                if (m->payloadlen < static_cast<int>(kHeaderBytes)) {
-                    ++d.malformed;
-                    d.cv.notify_all();
-                    return;
-                }
-                std::memcpy(&publisher, m->payload, 4);
-                std::memcpy(&seq, static_cast<const char*>(m->payload) + 4, 8);
-                if (publisher >= d.next.size()) {
-                    ++d.malformed;
-                } else if (seq == d.next[publisher]) {
-                    ++d.next[publisher];
-                } else if (seq > d.next[publisher]) {
-                    d.gaps += seq - d.next[publisher];
-                    d.next[publisher] = seq + 1;
-                } else {
-                    ++d.duplicates_or_reordered;
-                }
+            DrainCheck& d = drained;
+            std::lock_guard lock(d.mutex);
+            ++d.received;
+            d.last = Clock::now();
+            std::uint32_t publisher = 0;
+            std::uint64_t seq = 0;
+            if (m->payloadlen < static_cast<int>(kHeaderBytes)) {
+                ++d.malformed;
                 d.cv.notify_all();
+                return;
+            }
+            std::memcpy(&publisher, m->payload, 4);
+            std::memcpy(&seq, static_cast<const char*>(m->payload) + 4, 8);
+            if (publisher >= d.next.size()) {
+                ++d.malformed;
+            } else if (seq == d.next[publisher]) {
+                ++d.next[publisher];
+            } else if (seq > d.next[publisher]) {
+                d.gaps += seq - d.next[publisher];
+                d.next[publisher] = seq + 1;
+            } else {
+                ++d.duplicates_or_reordered;
+            }
+            d.cv.notify_all();
         };
         const Memory before_drain = read_memory(broker->pid());
         const auto drain_start = Clock::now();
@@ -918,19 +923,17 @@ int run(const Options& o) {
         std::this_thread::sleep_for(1s);
         subscriber.disconnect();
         std::lock_guard lock(drained.mutex);
-        const double drain_s =
-            std::chrono::duration<double>(drained.last - drain_start).count();
+        const double drain_s = std::chrono::duration<double>(drained.last - drain_start).count();
         std::uint64_t in_order = 0;
         for (std::uint64_t next : drained.next) {
             in_order += next;
         }
         add("drain " + drain_id + ": session present", session_present ? "yes" : "NO");
-        add("drain: received / expected", fmt_count(drained.received) + " / " +
-                                              fmt_count(expected));
+        add("drain: received / expected",
+            fmt_count(drained.received) + " / " + fmt_count(expected));
         add("drain: in order / gaps / dup-or-reordered / malformed",
             fmt_count(in_order) + " / " + fmt_count(drained.gaps) + " / " +
-                fmt_count(drained.duplicates_or_reordered) + " / " +
-                fmt_count(drained.malformed));
+                fmt_count(drained.duplicates_or_reordered) + " / " + fmt_count(drained.malformed));
         add("drain time and rate",
             fmt_double(drain_s, 1) + " s, " +
                 fmt_count(static_cast<std::uint64_t>(drained.received / std::max(drain_s, 1e-9))) +
@@ -965,8 +968,9 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"Petrel offline-queue benchmark: RSS and start-up time with millions of "
-                 "queued QoS 1 messages in LMDB"};
+    CLI::App app{
+        "Petrel offline-queue benchmark: RSS and start-up time with millions of "
+        "queued QoS 1 messages in LMDB"};
     Options o;
     app.add_option("--petrel", o.petrel, "Petrel binary")->capture_default_str();
     app.add_option("--work-dir", o.work_dir, "Config, log and store go here (data/ inside)")
@@ -988,8 +992,7 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"sync", "batch"}))
         ->capture_default_str();
     app.add_option("--map-size", o.map_size, "store_map_size in bytes")->capture_default_str();
-    app.add_option("--queue-window", o.queue_window,
-                   "queue_memory_window (default: the broker's)");
+    app.add_option("--queue-window", o.queue_window, "queue_memory_window (default: the broker's)");
     app.add_option("--broker-inflight", o.broker_inflight,
                    "max_inflight_messages (bounds the drain rate)")
         ->capture_default_str();

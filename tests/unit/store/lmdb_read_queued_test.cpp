@@ -60,58 +60,5 @@ TEST(LmdbStore, ReadQueuedWhileTheMapGrows) {
     EXPECT_GE(store.map_size(), 8 * kMiB);
 }
 
-// Not an assertion, a measurement: recover() over 1,000,000 queued entries (100 clients of
-// 10,000, referring to 10,000 distinct messages) with a window of 1,000.
-// Run: unit_store --gtest_also_run_disabled_tests --gtest_filter='*RecoverMillion*'
-TEST(LmdbStore, DISABLED_RecoverMillionQueuedEntries) {
-    test::TempDir dir;
-    constexpr int kClients = 100;
-    constexpr std::uint64_t kPerClient = 10'000;
-    {
-        LmdbStore store({.directory = dir.path(), .sync = false});
-        WriteBatch messages;
-        for (MessageId id = 1; id <= kPerClient; ++id) {
-            messages.put_message(id, make_message("t/" + std::to_string(id), "payload"));
-            messages.set_retained("r/" + std::to_string(id), id);
-        }
-        ASSERT_TRUE(commit(store, std::move(messages)).ok);
-        for (int c = 0; c < kClients; ++c) {
-            WriteBatch b;
-            for (std::uint64_t seq = 1; seq <= kPerClient; ++seq) {
-                b.push_queued(queued("client-" + std::to_string(c), seq, seq, 20));
-            }
-            ASSERT_TRUE(commit(store, std::move(b)).ok);
-        }
-        WriteBatch unretain;
-        for (MessageId id = 1; id <= kPerClient; ++id) {
-            unretain.erase_retained("r/" + std::to_string(id));
-        }
-        ASSERT_TRUE(commit(store, std::move(unretain)).ok);
-        store.flush();
-        std::cout << "after filling: VmRSS " << test::status_kib("VmRSS") << " KiB, RssFile "
-                  << test::status_kib("RssFile") << " KiB; data.mdb "
-                  << std::filesystem::file_size(dir.path() / "data.mdb") / 1024 << " KiB\n";
-    }
-    LmdbStore store({.directory = dir.path()});
-    const auto started = std::chrono::steady_clock::now();
-    const auto snap = store.recover(1000);
-    const auto took =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
-    std::cout << "recover(1000) over " << kClients * kPerClient
-              << " queued entries: " << took.count() << " ms; " << snap.messages.size()
-              << " messages; VmRSS " << test::status_kib("VmRSS") << " KiB, RssFile "
-              << test::status_kib("RssFile") << " KiB\n";
-    const auto load_started = std::chrono::steady_clock::now();
-    const auto all = store.load();
-    const auto load_took =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_started);
-    std::cout << "load() for comparison: " << load_took.count() << " ms\n";
-    EXPECT_EQ(snap.queue_summaries.size(), std::size_t{kClients});
-    EXPECT_EQ(snap.queue_summaries.at("client-7"),
-              (QueueSummary{kPerClient, 20 * kPerClient, kPerClient}));
-    EXPECT_EQ(snap.messages.size(), 1000u);
-    EXPECT_EQ(all.messages.size(), kPerClient);
-}
-
 }  // namespace
 }  // namespace petrel::store
