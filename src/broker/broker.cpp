@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker_context.hpp"
+#include "petrel/auth/scram.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/store/lmdb_store.hpp"
 #include "petrel/store/memory_store.hpp"
@@ -42,6 +43,14 @@ Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
     context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_));
     context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;
+    if (!config_.password_file.empty()) {
+        // A bad file stops start-up: its error names the file and line.
+        context_->passwords = std::make_shared<const auth::PasswordFile>(
+            auth::PasswordFile::load(config_.password_file));
+        context_->authenticator = std::make_unique<auth::ScramAuthenticator>(context_->passwords);
+        log_->info("password file {}: {} users", config_.password_file,
+                   context_->passwords->size());
+    }
     const unsigned threads = config_.effective_threads();
     for (unsigned i = 0; i < threads; ++i) {
         context_->workers.push_back(std::make_unique<Worker>(i, *context_));

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "petrel/auth/authenticator.hpp"
+#include "petrel/auth/password_file.hpp"
 #include "petrel/broker/config.hpp"
 #include "petrel/store/store.hpp"
 #include "router.hpp"
@@ -22,7 +24,11 @@ class Worker;
 struct BrokerContext {
     BrokerContext(const Config& config_in, spdlog::logger& log_in,
                   std::unique_ptr<store::Store> store_in)
-        : config(config_in), log(log_in), store(std::move(store_in)), store_health(log_in) {}
+        : config(config_in),
+          log(log_in),
+          router(config_in.shared_subscription_strategy),
+          store(std::move(store_in)),
+          store_health(log_in) {}
 
     // Thread-safe: the id for a new message the store may keep. Ids keep increasing across
     // restarts (recovery starts above the highest stored one).
@@ -31,6 +37,10 @@ struct BrokerContext {
     const Config& config;
     spdlog::logger& log;
     Router router;
+    // Enhanced authentication (4.12) and CONNECT passwords, from password_file; null when
+    // none is configured.
+    std::shared_ptr<const auth::PasswordFile> passwords;
+    std::unique_ptr<auth::Authenticator> authenticator;
     // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
     // not their event loops: its completion callbacks post to them.
     std::unique_ptr<store::Store> store;

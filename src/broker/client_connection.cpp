@@ -103,6 +103,15 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
         handle_connect(std::get<protocol::Connect>(std::move(packet)));
         return;
     }
+    if (phase_ == Phase::Authenticating) {
+        // 4.12: until the CONNACK only AUTH may come.
+        if (auto* auth = std::get_if<protocol::Auth>(&packet)) {
+            handle_auth(*auth);
+        } else {
+            fail(protocol::protocol_error("packet other than AUTH before CONNACK"));
+        }
+        return;
+    }
     std::visit(
         [this](auto&& p) {
             using T = std::decay_t<decltype(p)>;
@@ -127,9 +136,7 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
             } else if constexpr (std::is_same_v<T, protocol::Disconnect>) {
                 handle_disconnect(p);
             } else if constexpr (std::is_same_v<T, protocol::Auth>) {
-                // No authentication method was accepted at CONNECT, so AUTH is not
-                // expected [MQTT-4.12.0-1].
-                fail(protocol::protocol_error("AUTH without an authentication method"));
+                handle_auth(p);
             } else {
                 fail(protocol::protocol_error("packet only a server may send"));
             }
@@ -137,19 +144,57 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
         std::move(packet));
 }
 
+namespace {
+
+// [MQTT-3.1.2-29] with Request Problem Information 0, no Reason String or User Property
+// goes out except in PUBLISH, CONNACK and DISCONNECT.
+bool strip_problem_information(protocol::Packet& packet) {
+    return std::visit(
+        [](auto& p) {
+            using T = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<T, protocol::Publish> ||
+                          std::is_same_v<T, protocol::Connack> ||
+                          std::is_same_v<T, protocol::Disconnect>) {
+                return false;
+            } else if constexpr (requires { p.properties; }) {
+                const bool any = p.properties.contains(protocol::PropertyId::ReasonString) ||
+                                 p.properties.contains(protocol::PropertyId::UserProperty);
+                while (p.properties.contains(protocol::PropertyId::UserProperty)) {
+                    p.properties.remove(protocol::PropertyId::UserProperty);
+                }
+                p.properties.remove(protocol::PropertyId::ReasonString);
+                return any;
+            } else {
+                return false;
+            }
+        },
+        packet);
+}
+
+}  // namespace
+
 void ClientConnection::send(const protocol::Packet& packet) {
     if (phase_ == Phase::Closed || !stream_->is_open()) {
         return;
     }
     encode_buffer_.clear();
-    protocol::encode(packet, version_, encode_buffer_);
+    if (!problem_information_) {
+        protocol::Packet stripped = packet;
+        strip_problem_information(stripped);
+        protocol::encode(stripped, version_, encode_buffer_);
+    } else {
+        protocol::encode(packet, version_, encode_buffer_);
+    }
     stream_->send(encode_buffer_);
 }
 
 namespace {
 
+// The PUBLISH for one delivery. `aliases` (when given) replaces a topic by its alias on
+// the wire; `now_ms` gives the remaining Message Expiry Interval [MQTT-3.3.2-6].
 protocol::Publish make_publish(const session::OutboundPacket& packet,
-                               protocol::ProtocolVersion version) {
+                               protocol::ProtocolVersion version, OutboundTopicAliases* aliases,
+                               std::int64_t now_ms) {
     const session::Delivery& delivery = packet.delivery;
     const session::Message& message = *delivery.message;
     protocol::Publish publish;
@@ -164,6 +209,19 @@ protocol::Publish make_publish(const session::OutboundPacket& packet,
         for (std::uint32_t id : delivery.subscription_ids) {
             publish.properties.add_number(protocol::PropertyId::SubscriptionIdentifier, id);
         }
+        if (message.expires_at_ms != 0) {
+            publish.properties.set_number(
+                protocol::PropertyId::MessageExpiryInterval,
+                std::max<std::uint32_t>(1, message.remaining_seconds(now_ms)));
+        }
+        if (aliases != nullptr) {
+            if (const auto alias = aliases->use(publish.topic)) {
+                publish.properties.add_number(protocol::PropertyId::TopicAlias, alias->alias);
+                if (!alias->send_topic) {
+                    publish.topic.clear();
+                }
+            }
+        }
     }
     return publish;
 }
@@ -175,7 +233,7 @@ std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
     const session::OutboundPacket packet{
         session::OutboundPacket::Kind::Publish,
         delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, delivery};
-    return protocol::encoded_size(make_publish(packet, version), version);
+    return protocol::encoded_size(make_publish(packet, version, nullptr, 0), version);
 }
 
 void ClientConnection::send_outbound(std::vector<session::OutboundPacket> packets) {
@@ -211,13 +269,15 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
     if (phase_ != Phase::Connected) {
         return;
     }
+    const std::int64_t now_ms = wall_clock_ms();
     for (const session::OutboundPacket& packet : packets) {
         if (packet.kind == session::OutboundPacket::Kind::Pubrel) {
             send(protocol::Pubrel{packet.packet_id, ReasonCode::Success, {}});
             continue;
         }
         // Header per subscriber, payload shared by all of them.
-        const protocol::Publish publish = make_publish(packet, version_);
+        const protocol::Publish publish =
+            make_publish(packet, version_, &outbound_aliases_, now_ms);
         encode_buffer_.clear();
         protocol::encode_publish_header(publish, version_, encode_buffer_);
         stream_->send(encode_buffer_);
@@ -235,7 +295,7 @@ void ClientConnection::tick(Clock::time_point now) {
         }
         return;
     }
-    if (phase_ == Phase::AwaitingConnect) {
+    if (phase_ == Phase::AwaitingConnect || phase_ == Phase::Authenticating) {
         const auto timeout = std::chrono::seconds(worker_.context().config.connect_timeout_seconds);
         if (now - opened_at_ > timeout) {
             worker_.log().info("{}: no CONNECT within {} s, closing", describe(), timeout.count());
@@ -255,6 +315,10 @@ void ClientConnection::tick(Clock::time_point now) {
 
 void ClientConnection::fail(const protocol::Error& error) {
     if (phase_ == Phase::Closed) {
+        return;
+    }
+    if (phase_ == Phase::Authenticating) {
+        refuse_connect(error.code, error.what);  // no CONNACK yet: it carries the reason
         return;
     }
     worker_.log().info("{}: {} ({}), closing", describe(), protocol::to_string(error.code),

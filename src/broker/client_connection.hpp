@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "commit_waiter.hpp"
+#include "petrel/auth/authenticator.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
 #include "session_handle.hpp"
+#include "topic_aliases.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -59,7 +61,7 @@ class ClientConnection {
     const SessionHandlePtr& session() const { return session_; }
 
   private:
-    enum class Phase { AwaitingConnect, Connected, Closed };
+    enum class Phase { AwaitingConnect, Authenticating, Connected, Closed };
 
     void on_data(std::string& input);
     void on_stream_closed(std::error_code error);
@@ -70,20 +72,39 @@ class ClientConnection {
         AcceptedConnect connect;
     };
     void handle_connect(protocol::Connect&& connect);
+    // Sends an accepted CONNECT on to the session's home worker (or completes it here).
+    void route_connect(AcceptedConnect accepted);
+    // The authentication a CONNECT asks for (auth_flow.cpp). True when the CONNECT may go
+    // on at once; false when it was refused or an AUTH exchange has begun.
+    bool start_authentication(AcceptedConnect& accepted);
+    void on_connect_auth_step(auth::AuthStep step);
+    void on_reauth_step(auth::AuthStep step);
+    void handle_auth(const protocol::Auth& packet);
     void hand_over(PendingHandover handover);
     void refuse_connect(protocol::ReasonCode reason, const char* why);
+    // CONNACK properties that announce what the server supports (3.2.2.3), from config.
+    static void add_capabilities(protocol::Properties& properties, const Config& config);
     void handle_publish(protocol::Publish&& publish);
     void handle_puback(const protocol::Puback& ack);
     void handle_pubrec(const protocol::Pubrec& ack);
     void handle_pubrel(const protocol::Pubrel& release);
     void handle_pubcomp(const protocol::Pubcomp& ack);
     void handle_subscribe(const protocol::Subscribe& subscribe);
+    // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
+    std::optional<protocol::ReasonCode> subscription_refusal(
+        const protocol::Subscription& subscription, bool has_subscription_id) const;
     void handle_unsubscribe(const protocol::Unsubscribe& unsubscribe);
     void handle_disconnect(const protocol::Disconnect& disconnect);
     // PUBACK/PUBREC for an incoming QoS 1/2 PUBLISH once its writes are committed; on a
     // failed commit: v5 gets the reason code, 3.1.1 is closed without acknowledgement.
     void acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
                              const store::CommitResult& result);
+    // A QoS 1/2 PUBLISH not accepted: v5 PUBACK/PUBREC with `reason` (and `why` as its
+    // reason string, when the client allows them), 3.1.1 closed without acknowledgement.
+    void refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                        protocol::ReasonCode reason, const std::string& why);
+    // Checks of a PUBLISH from the client that end the connection; true when it may go on.
+    bool publish_allowed(protocol::Publish& publish);
     // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.
     void reply_when_stored(bool wait_for_commit, std::function<void()> reply);
     void write_outbound(const std::vector<session::OutboundPacket>& packets);
@@ -107,6 +128,20 @@ class ClientConnection {
     std::string encode_buffer_;
     std::optional<PendingHandover> pending_handover_;
     ReplyGate gate_;
+    // Enhanced authentication: the method the CONNECT chose (empty: none), the exchange in
+    // progress (at CONNECT or re-authenticating), who was authenticated, and the CONNECT
+    // waiting for the exchange to end.
+    std::string auth_method_;
+    std::unique_ptr<auth::AuthExchange> auth_exchange_;
+    std::string auth_username_;
+    std::optional<AcceptedConnect> pending_connect_;
+    // What the v5 CONNECT negotiated for this connection.
+    bool problem_information_ = true;  // reason strings / user properties allowed
+    InboundTopicAliases inbound_aliases_;
+    OutboundTopicAliases outbound_aliases_;
+    // Incoming QoS 1 PUBLISHes not yet acknowledged; with the session's incoming QoS 2
+    // ids, what counts against our Receive Maximum.
+    std::size_t unacknowledged_qos1_ = 0;
     // Replies that come back from the store hold a weak reference: a connection that is
     // gone by then has nobody to reply to.
     std::shared_ptr<char> alive_ = std::make_shared<char>();

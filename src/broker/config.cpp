@@ -134,6 +134,76 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
           [](Config& c, const auto& a) {
               c.queue_memory_window = parse_integer<std::size_t>(a[0], 1, 1'000'000);
           }}},
+        {"retain_available",
+         {1, 1, [](Config& c, const auto& a) { c.retain_available = parse_bool(a[0]); }}},
+        {"max_qos",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.maximum_qos = parse_integer<std::uint8_t>(a[0], 0, 2);
+          }}},
+        {"wildcard_subscription_available",
+         {1, 1,
+          [](Config& c, const auto& a) { c.wildcard_subscription_available = parse_bool(a[0]); }}},
+        {"subscription_identifier_available",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.subscription_identifier_available = parse_bool(a[0]);
+          }}},
+        {"shared_subscription_available",
+         {1, 1,
+          [](Config& c, const auto& a) { c.shared_subscription_available = parse_bool(a[0]); }}},
+        {"shared_subscription_strategy",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              static const std::map<std::string, SharedStrategy, std::less<>> strategies = {
+                  {"round_robin", SharedStrategy::RoundRobin},
+                  {"random", SharedStrategy::Random},
+                  {"hash_client", SharedStrategy::HashClient},
+              };
+              const auto found = strategies.find(a[0]);
+              if (found == strategies.end()) {
+                  throw std::invalid_argument("expected round_robin, random or hash_client, got '" +
+                                              a[0] + "'");
+              }
+              c.shared_subscription_strategy = found->second;
+          }}},
+        {"receive_maximum",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.receive_maximum = parse_integer<std::uint16_t>(a[0], 1, 65535);
+          }}},
+        {"topic_alias_maximum",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.topic_alias_maximum = parse_integer<std::uint16_t>(a[0], 0, 65535);
+          }}},
+        {"outgoing_topic_alias_maximum",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.outgoing_topic_alias_maximum = parse_integer<std::uint16_t>(a[0], 0, 65535);
+          }}},
+        {"response_topic_prefix",
+         {0, 1, [](Config& c, const auto& a) { c.response_topic_prefix = a.empty() ? "" : a[0]; }}},
+        {"max_subscriptions_per_client",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_subscriptions_per_client = parse_integer<std::size_t>(a[0], 0, 100'000'000);
+          }}},
+        {"server_redirect",
+         {1, 2,
+          [](Config& c, const auto& a) {
+              ServerRedirect redirect{a[0], false};
+              if (a.size() > 1) {
+                  if (a[1] == "moved") {
+                      redirect.moved = true;
+                  } else if (a[1] != "use_another") {
+                      throw std::invalid_argument("expected use_another or moved, got '" + a[1] +
+                                                  "'");
+                  }
+              }
+              c.server_redirect = redirect;
+          }}},
+        {"password_file", {1, 1, [](Config& c, const auto& a) { c.password_file = a[0]; }}},
         {"connect_timeout",
          {1, 1,
           [](Config& c, const auto& a) {

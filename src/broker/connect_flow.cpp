@@ -12,11 +12,49 @@ using protocol::PropertyId;
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
+namespace {
+
+// What a will must satisfy before the CONNECT is accepted.
+std::optional<protocol::Error> check_will(const protocol::Will& will, const Config& config) {
+    if (!topic::is_valid_topic_name(will.topic)) {
+        return protocol::Error{ReasonCode::TopicNameInvalid, "invalid will topic"};
+    }
+    if (will.qos > config.maximum_qos) {
+        // [MQTT-3.2.2-12]
+        return protocol::Error{ReasonCode::QosNotSupported, "will QoS above max_qos"};
+    }
+    if (will.retain && !config.retain_available) {
+        // [MQTT-3.2.2-13]
+        return protocol::Error{ReasonCode::RetainNotSupported, "retained will, retain unavailable"};
+    }
+    if (will.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
+        !protocol::is_valid_utf8(*will.payload)) {
+        return protocol::Error{ReasonCode::PayloadFormatInvalid, "will payload is not UTF-8"};
+    }
+    if (const auto response_topic = will.properties.text(PropertyId::ResponseTopic);
+        response_topic && !topic::is_valid_topic_name(*response_topic)) {
+        return protocol::protocol_error("will response topic is not a topic name");
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 void ClientConnection::refuse_connect(ReasonCode reason, const char* why) {
     worker_.log().info("{}: CONNECT refused: {} ({})", describe(), protocol::to_string(reason),
                        why);
     protocol::Connack connack;
     connack.reason = reason;  // the codec maps it to a 3.1.1 return code when needed
+    const Config& config = worker_.context().config;
+    if (version_ == ProtocolVersion::V5) {
+        if (config.server_redirect &&
+            (reason == ReasonCode::UseAnotherServer || reason == ReasonCode::ServerMoved)) {
+            connack.properties.add_text(PropertyId::ServerReference,
+                                        config.server_redirect->reference);
+        }
+        // Reason strings on CONNACK are allowed whatever the client asked [MQTT-3.1.2-29].
+        connack.properties.add_text(PropertyId::ReasonString, why);
+    }
     send(connack);
     finish(false);
 }
@@ -47,12 +85,28 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         refuse_connect(ReasonCode::ClientIdentifierNotValid, "MQTT 3.1 client id over 23 bytes");
         return;
     }
-    if (connect.will && !topic::is_valid_topic_name(connect.will->topic)) {
-        refuse_connect(ReasonCode::TopicNameInvalid, "invalid will topic");
+    if (config.server_redirect) {
+        // Server redirection (4.11): a v5 client learns where to go (Server Reference);
+        // older ones only that this server is unavailable.
+        refuse_connect(
+            config.server_redirect->moved ? ReasonCode::ServerMoved : ReasonCode::UseAnotherServer,
+            "server_redirect is configured");
         return;
     }
-    const unsigned home = worker_.home_worker_for(connect.client_id);
+    if (connect.will) {
+        if (auto refusal = check_will(*connect.will, config)) {
+            refuse_connect(refusal->code, refusal->what);
+            return;
+        }
+    }
     accepted.connect = std::move(connect);
+    if (start_authentication(accepted)) {
+        route_connect(std::move(accepted));
+    }
+}
+
+void ClientConnection::route_connect(AcceptedConnect accepted) {
+    const unsigned home = worker_.home_worker_for(accepted.connect.client_id);
     if (home == worker_.index()) {
         complete_connect(std::move(accepted));
         return;
@@ -60,6 +114,34 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     // The socket moves to the session's home worker once on_data() has consumed the
     // CONNECT, so that the bytes after it travel along.
     pending_handover_ = PendingHandover{home, std::move(accepted)};
+}
+
+void ClientConnection::add_capabilities(protocol::Properties& properties, const Config& config) {
+    // Absent means the most a client may assume (3.2.2.3): only limits are announced.
+    if (config.max_packet_size > 0) {
+        properties.add_number(PropertyId::MaximumPacketSize, config.max_packet_size);
+    }
+    if (config.receive_maximum < 65535) {
+        properties.add_number(PropertyId::ReceiveMaximum, config.receive_maximum);
+    }
+    if (config.maximum_qos < 2) {
+        properties.add_number(PropertyId::MaximumQos, config.maximum_qos);
+    }
+    if (!config.retain_available) {
+        properties.add_number(PropertyId::RetainAvailable, 0);
+    }
+    if (!config.wildcard_subscription_available) {
+        properties.add_number(PropertyId::WildcardSubscriptionAvailable, 0);
+    }
+    if (!config.subscription_identifier_available) {
+        properties.add_number(PropertyId::SubscriptionIdentifierAvailable, 0);
+    }
+    if (!config.shared_subscription_available) {
+        properties.add_number(PropertyId::SharedSubscriptionAvailable, 0);
+    }
+    if (config.topic_alias_maximum > 0) {
+        properties.add_number(PropertyId::TopicAliasMaximum, config.topic_alias_maximum);
+    }
 }
 
 void ClientConnection::hand_over(PendingHandover handover) {
@@ -75,6 +157,10 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     version_ = connect.version;
     const Config& config = worker_.context().config;
 
+    if (accepted.authentication) {
+        auth_method_ = accepted.authentication->method;
+        auth_username_ = connect.username.value_or("");
+    }
     auto [session, present] = worker_.attach_session(*this, connect);
     session_ = session;
     phase_ = Phase::Connected;
@@ -91,6 +177,14 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     state.will = std::move(connect.will);
     state.outbound().set_receive_maximum(static_cast<std::uint16_t>(
         connect.properties.number(PropertyId::ReceiveMaximum).value_or(65535)));
+    if (version_ == ProtocolVersion::V5) {
+        problem_information_ =
+            connect.properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
+        inbound_aliases_ = InboundTopicAliases(config.topic_alias_maximum);
+        outbound_aliases_ = OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
+            config.outgoing_topic_alias_maximum,
+            connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
+    }
     session_->client_maximum_packet_size =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     // Stored before anything is delivered to it, so its queue entries have a session to
@@ -109,11 +203,21 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         if (accepted.client_id_assigned) {
             connack.properties.add_text(PropertyId::AssignedClientIdentifier, state.client_id());
         }
-        if (config.max_packet_size > 0) {
-            connack.properties.add_number(PropertyId::MaximumPacketSize, config.max_packet_size);
+        add_capabilities(connack.properties, config);
+        if (connect.properties.number(PropertyId::RequestResponseInformation).value_or(0) == 1 &&
+            !config.response_topic_prefix.empty()) {
+            // [MQTT-3.1.2-28] only when asked for.
+            connack.properties.add_text(PropertyId::ResponseInformation,
+                                        config.response_topic_prefix + state.client_id());
         }
-        // Shared subscriptions arrive with the MQTT 5 work; say so until then.
-        connack.properties.add_number(PropertyId::SharedSubscriptionAvailable, 0);
+        if (accepted.authentication) {
+            connack.properties.add_text(PropertyId::AuthenticationMethod,
+                                        accepted.authentication->method);
+            if (!accepted.authentication->data.empty()) {
+                connack.properties.add_text(PropertyId::AuthenticationData,
+                                            accepted.authentication->data);
+            }
+        }
     }
     send(connack);
     worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{}) on worker {}",

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "client_connection.hpp"
+#include "petrel/protocol/codec.hpp"
 #include "petrel/topic/topic_name.hpp"
 #include "worker.hpp"
 
@@ -30,24 +31,77 @@ protocol::Properties forwarded_properties(const protocol::Properties& received) 
 
 }  // namespace
 
-void ClientConnection::handle_publish(protocol::Publish&& publish) {
-    if (publish.properties.contains(PropertyId::TopicAlias)) {
-        // We advertise no Topic Alias Maximum, so any alias is out of range [MQTT-3.3.2-9].
-        fail(protocol::Error{ReasonCode::TopicAliasInvalid, "topic alias not allowed"});
-        return;
+bool ClientConnection::publish_allowed(protocol::Publish& publish) {
+    const Config& config = worker_.context().config;
+    if (auto error = inbound_aliases_.resolve(publish)) {
+        fail(*error);
+        return false;
     }
     if (publish.properties.contains(PropertyId::SubscriptionIdentifier)) {
         // [MQTT-3.3.4-6] only a server puts Subscription Identifiers in a PUBLISH.
         fail(protocol::protocol_error("subscription identifier in a client's PUBLISH"));
-        return;
+        return false;
     }
     if (!topic::is_valid_topic_name(publish.topic)) {
         fail(protocol::Error{ReasonCode::TopicNameInvalid, "invalid topic name in PUBLISH"});
+        return false;
+    }
+    if (publish.qos > config.maximum_qos) {
+        // [MQTT-3.2.2-11]
+        fail(protocol::Error{ReasonCode::QosNotSupported, "PUBLISH QoS above max_qos"});
+        return false;
+    }
+    if (publish.retain && !config.retain_available) {
+        // [MQTT-3.2.2-14]
+        fail(protocol::Error{ReasonCode::RetainNotSupported,
+                             "retained PUBLISH, retain unavailable"});
+        return false;
+    }
+    if (const auto response_topic = publish.properties.text(PropertyId::ResponseTopic);
+        response_topic && !topic::is_valid_topic_name(*response_topic)) {
+        // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards.
+        fail(protocol::protocol_error("response topic is not a topic name"));
+        return false;
+    }
+    if (publish.qos > 0) {
+        const session::InboundQos2& inbound = session_->state.inbound_qos2();
+        const bool repeat =
+            publish.qos == 2 && inbound.awaiting_release().contains(publish.packet_id);
+        if (version_ == ProtocolVersion::V5 && !repeat &&
+            unacknowledged_qos1_ + inbound.size() >= config.receive_maximum) {
+            // [MQTT-3.3.4-8] one more unacknowledged PUBLISH than our Receive Maximum.
+            fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
+                                 "more unacknowledged QoS 1/2 PUBLISHes than receive_maximum"});
+            return false;
+        }
+    }
+    return true;
+}
+
+void ClientConnection::handle_publish(protocol::Publish&& publish) {
+    if (!publish_allowed(publish)) {
         return;
     }
     session::Session& state = session_->state;
     const protocol::Qos qos = publish.qos;
     const protocol::PacketId packet_id = publish.packet_id;
+    if (qos == 1) {
+        ++unacknowledged_qos1_;
+    }
+    if (publish.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
+        !protocol::is_valid_utf8(*publish.payload)) {
+        // 3.3.2.3.2: the payload says it is UTF-8 and is not: refused, not forwarded.
+        if (qos == 0) {
+            worker_.log().info("{}: QoS 0 PUBLISH on '{}' dropped: payload is not UTF-8",
+                               describe(), publish.topic);
+            return;
+        }
+        gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
+            refuse_publish(qos, packet_id, ReasonCode::PayloadFormatInvalid,
+                           "payload format indicator 1 but the payload is not UTF-8");
+        });
+        return;
+    }
     using Admission = StoreHealth::Admission;
     const Admission admission =
         qos > 0 ? worker_.context().store_health.admit() : Admission::Accept;
@@ -74,6 +128,10 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     message->retain = publish.retain;
     if (version_ == ProtocolVersion::V5) {
         message->properties = forwarded_properties(publish.properties);
+        if (const auto expiry = publish.properties.number(PropertyId::MessageExpiryInterval);
+            expiry && *expiry > 0) {
+            message->expires_at_ms = wall_clock_ms() + std::int64_t{*expiry} * 1000;
+        }
     }
     message->publisher = state.client_id();
     if (qos > 0 || publish.retain) {
@@ -104,6 +162,7 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
                                            const store::CommitResult& result) {
     if (result.ok) {
         if (qos == 1) {
+            unacknowledged_qos1_ -= unacknowledged_qos1_ > 0 ? 1 : 0;
             send(protocol::Puback{packet_id, ReasonCode::Success, {}});
         } else {
             send(protocol::Pubrec{packet_id, ReasonCode::Success, {}});
@@ -117,19 +176,30 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
             worker_.staged().batch().erase_inbound_qos2(session_->state.client_id(), packet_id);
         }
     }
-    const ReasonCode reason =
-        result.out_of_space ? ReasonCode::QuotaExceeded : ReasonCode::ImplementationSpecificError;
     worker_.log().warn("{}: QoS {} PUBLISH (packet id {}) not accepted: {}", describe(), qos,
                        packet_id, result.error);
+    refuse_publish(
+        qos, packet_id,
+        result.out_of_space ? ReasonCode::QuotaExceeded : ReasonCode::ImplementationSpecificError,
+        result.error);
+}
+
+void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                                      ReasonCode reason, const std::string& why) {
+    if (qos == 1) {
+        unacknowledged_qos1_ -= unacknowledged_qos1_ > 0 ? 1 : 0;
+    }
     if (version_ != ProtocolVersion::V5) {
         // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
         disconnect(reason);
         return;
     }
+    protocol::Properties properties;
+    properties.add_text(PropertyId::ReasonString, why);
     if (qos == 1) {
-        send(protocol::Puback{packet_id, reason, {}});
+        send(protocol::Puback{packet_id, reason, std::move(properties)});
     } else {
-        send(protocol::Pubrec{packet_id, reason, {}});
+        send(protocol::Pubrec{packet_id, reason, std::move(properties)});
     }
 }
 
@@ -199,26 +269,59 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
     worker_.refill(session_);
 }
 
+std::optional<ReasonCode> ClientConnection::subscription_refusal(
+    const protocol::Subscription& subscription, bool has_subscription_id) const {
+    const Config& config = worker_.context().config;
+    const std::string& filter = subscription.filter;
+    if (!topic::is_valid_topic_filter(filter)) {
+        return ReasonCode::TopicFilterInvalid;
+    }
+    if (topic::parse_shared(filter) && !config.shared_subscription_available) {
+        return ReasonCode::SharedSubscriptionsNotSupported;  // CONNACK said so (3.2.2.3.17)
+    }
+    if (has_subscription_id && !config.subscription_identifier_available) {
+        return ReasonCode::SubscriptionIdentifiersNotSupported;
+    }
+    if (!config.wildcard_subscription_available &&
+        filter.find_first_of("+#") != std::string::npos) {
+        return ReasonCode::WildcardSubscriptionsNotSupported;
+    }
+    const auto& subscriptions = session_->state.subscriptions;
+    if (config.max_subscriptions_per_client > 0 &&
+        subscriptions.size() >= config.max_subscriptions_per_client &&
+        !subscriptions.contains(filter)) {
+        return ReasonCode::QuotaExceeded;
+    }
+    return std::nullopt;
+}
+
 void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
     Router& router = worker_.context().router;
+    const Config& config = worker_.context().config;
     session::Session& state = session_->state;
     const auto subscription_id = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
+    for (const protocol::Subscription& subscription : subscribe.subscriptions) {
+        if (subscription.options.no_local && topic::parse_shared(subscription.filter)) {
+            // [MQTT-3.8.3-4]
+            fail(protocol::protocol_error("No Local on a shared subscription"));
+            return;
+        }
+    }
 
     const bool persistent = session_->persistent.load(std::memory_order_relaxed);
     protocol::Suback suback;
     suback.packet_id = subscribe.packet_id;
     std::vector<session::Delivery> retained;
+    const std::int64_t now_ms = wall_clock_ms();
     for (const protocol::Subscription& subscription : subscribe.subscriptions) {
-        if (!topic::is_valid_topic_filter(subscription.filter)) {
-            suback.reasons.push_back(ReasonCode::TopicFilterInvalid);
+        if (const auto refusal = subscription_refusal(subscription, subscription_id.has_value())) {
+            suback.reasons.push_back(*refusal);
             continue;
         }
-        if (topic::parse_shared(subscription.filter)) {
-            suback.reasons.push_back(ReasonCode::SharedSubscriptionsNotSupported);
-            continue;
-        }
+        const bool shared = topic::parse_shared(subscription.filter).has_value();
         protocol::SubscribeOptions options = subscription.options;
-        options.qos = std::min<protocol::Qos>(options.qos, 2);
+        // [MQTT-3.2.2-10] never more than the server's Maximum QoS.
+        options.qos = std::min<protocol::Qos>({options.qos, 2, config.maximum_qos});
         const bool is_new = router.subscribe(subscription.filter, session_,
                                              SubscriptionData{options, subscription_id});
         state.subscriptions[subscription.filter] =
@@ -230,12 +333,18 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
         }
         suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
 
-        // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says.
+        // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says; none
+        // for a shared subscription (3.3.1.3: only a new non-shared subscription gets them).
         const bool send_retained =
-            options.retain_handling == protocol::RetainHandling::SendOnSubscribe ||
-            (options.retain_handling == protocol::RetainHandling::SendIfNewSubscription && is_new);
+            !shared &&
+            (options.retain_handling == protocol::RetainHandling::SendOnSubscribe ||
+             (options.retain_handling == protocol::RetainHandling::SendIfNewSubscription &&
+              is_new));
         if (send_retained) {
             for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
+                if (message->expired(now_ms)) {
+                    continue;  // [MQTT-3.3.2-5]
+                }
                 session::Delivery delivery;
                 delivery.qos = std::min(message->qos, options.qos);
                 delivery.retain = true;  // [MQTT-3.3.1-8]
@@ -246,6 +355,11 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
                 retained.push_back(std::move(delivery));
             }
         }
+    }
+    if (version_ == ProtocolVersion::V5 &&
+        std::any_of(suback.reasons.begin(), suback.reasons.end(), protocol::is_failure)) {
+        suback.properties.add_text(PropertyId::ReasonString,
+                                   "some filters were refused; see the reason code of each");
     }
     reply_when_stored(persistent, [this, suback = std::move(suback)] { send(suback); });
     for (session::Delivery& delivery : retained) {

@@ -5,14 +5,19 @@
 // match concurrently. Retained messages have their own lock.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "petrel/broker/config.hpp"
 #include "petrel/topic/retained_tree.hpp"
 #include "petrel/topic/subscription_trie.hpp"
 #include "session_handle.hpp"
@@ -31,6 +36,8 @@ struct RoutedDelivery {
 
 class Router {
   public:
+    explicit Router(SharedStrategy strategy = SharedStrategy::RoundRobin) : strategy_(strategy) {}
+
     // Adds or replaces a subscription; true when it is new.
     bool subscribe(std::string_view filter, const SessionHandlePtr& session, SubscriptionData data);
     // True when the subscription existed.
@@ -38,8 +45,19 @@ class Router {
 
     // Appends one delivery per matching session to `out`. A session with several
     // matching subscriptions gets the message once, at the highest granted QoS, with
-    // every matching subscription identifier.
+    // every matching subscription identifier. Each shared subscription that matches adds
+    // one delivery, to one member picked by the strategy among those online (or, when
+    // none is, among all: an offline persistent member queues it).
     void match(const session::MessagePtr& message, std::vector<RoutedDelivery>& out) const;
+
+    // Whether the shared subscription `shared_filter` has a member other than `leaving`
+    // that is online.
+    bool has_other_online_member(const std::string& shared_filter,
+                                 const SessionHandlePtr& leaving) const;
+    // `delivery` (of a shared subscription) for another online member than `leaving`, with
+    // that member's granted QoS and subscription identifier; nullopt when there is none.
+    std::optional<RoutedDelivery> reroute_shared(const session::Delivery& delivery,
+                                                 const SessionHandlePtr& leaving);
 
     // Stores a retained message, or deletes the topic's one when the payload is empty.
     // `while_locked` runs under the retained lock, so that the store sees updates of one
@@ -53,8 +71,21 @@ class Router {
     std::size_t retained_count() const;
 
   private:
+    using Members = std::vector<std::pair<SessionHandlePtr, SubscriptionData>>;
+    // The member of a shared group that gets the next message from `publisher`.
+    const Members::value_type* pick_member(const Members& members, std::string_view key,
+                                           const std::string& publisher,
+                                           const SessionHandle* excluded) const;
+    std::atomic<std::uint64_t>& cursor(std::string_view key) const;
+
+    const SharedStrategy strategy_;
     mutable std::shared_mutex trie_mutex_;
     topic::SubscriptionTrie<SessionHandlePtr, SubscriptionData> trie_;  // guarded by trie_mutex_
+    // Round-robin position per shared subscription ("group/filter"), created at subscribe:
+    // the map is guarded by trie_mutex_, the counters are atomic because publishers on
+    // several workers advance them under a shared lock.
+    std::unordered_map<std::string, std::unique_ptr<std::atomic<std::uint64_t>>>
+        cursors_;  // guarded by trie_mutex_
 
     mutable std::mutex retained_mutex_;
     topic::RetainedTree<session::MessagePtr> retained_;  // guarded by retained_mutex_

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "petrel/session/session.hpp"
@@ -45,6 +46,14 @@ struct SessionHandle {
     std::atomic<std::uint64_t> next_seq{1};
     // Home-worker only. A read of spilled queue entries is scheduled.
     bool refill_scheduled = false;
+
+    // Written by the home worker, read by any router: a connection is attached. A shared
+    // subscription prefers members that are online.
+    std::atomic<bool> online{false};
+    // Home-worker only. While disconnected with a delayed will (Will Delay Interval,
+    // 3.1.3.2.2): when it is due, and when the connection was lost (for the store record).
+    std::optional<session::Clock::time_point> will_due_at;
+    std::int64_t disconnected_at_ms = 0;
 };
 using SessionHandlePtr = std::shared_ptr<SessionHandle>;
 

@@ -109,8 +109,48 @@ void Worker::record_delivery(const SessionHandlePtr& target, const session::Deli
     // Sent: dispatch_outbound records it in flight. Dropped: nothing to keep.
 }
 
+void Worker::drop_expired(const SessionHandlePtr& session,
+                          std::vector<session::OutboundPacket>& packets) {
+    std::int64_t now_ms = 0;  // read once, and only when some message can expire
+    session::OutboundFlow& outbound = session->state.outbound();
+    const bool persistent = session->persistent.load(std::memory_order_relaxed);
+    std::size_t kept = 0;
+    // Index loop: releasing an expired flight appends the packets that take its place.
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const session::OutboundPacket& packet = packets[i];
+        const session::Message* message = packet.delivery.message.get();
+        // Only a delivery not yet started: once sent, a flight is completed [MQTT-3.3.2-5].
+        const bool can_expire = packet.kind == session::OutboundPacket::Kind::Publish &&
+                                !packet.dup && message != nullptr && message->expires_at_ms != 0;
+        if (can_expire && now_ms == 0) {
+            now_ms = wall_clock_ms();
+        }
+        if (!can_expire || !message->expired(now_ms)) {
+            if (kept != i) {
+                packets[kept] = std::move(packets[i]);
+            }
+            ++kept;
+            continue;
+        }
+        const std::uint64_t seq = packet.delivery.seq;
+        const protocol::PacketId packet_id = packet.packet_id;
+        if (persistent && seq != 0) {
+            staged_.batch().erase_queued(session->state.client_id(), seq);
+        }
+        if (packet_id == 0) {
+            outbound.count_expired();
+            continue;
+        }
+        for (session::OutboundPacket& next : outbound.drop_unsent(packet_id)) {
+            packets.push_back(std::move(next));
+        }
+    }
+    packets.resize(kept);
+}
+
 void Worker::dispatch_outbound(const SessionHandlePtr& session,
                                std::vector<session::OutboundPacket> packets, bool after_commit) {
+    drop_expired(session, packets);
     bool wait = after_commit;
     if (session->persistent.load(std::memory_order_relaxed)) {
         const std::string& client_id = session->state.client_id();

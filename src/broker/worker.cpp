@@ -141,8 +141,17 @@ void Worker::tick() {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         SessionHandlePtr session = it->second;
         ++it;
-        if (session->connection == nullptr && session->state.expired(now)) {
+        if (session->connection != nullptr) {
+            continue;
+        }
+        if (session->will_due_at && *session->will_due_at <= now) {
+            publish_due_will(session);
+        }
+        if (session->state.expired(now)) {
             log().info("session '{}' expired", session->state.client_id());
+            if (session->will_due_at) {
+                publish_due_will(session);  // the session ends before the will delay
+            }
             discard_session(session);
         }
     }
@@ -190,6 +199,11 @@ std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& conne
         older->disconnect(protocol::ReasonCode::SessionTakenOver);
         found = sessions_.find(client_id);  // it may have ended with its connection
     }
+    if (found != sessions_.end() && found->second->will_due_at) {
+        // [MQTT-3.1.2-8] a new connection before the will delay ends cancels the will.
+        found->second->will_due_at.reset();
+        found->second->state.will.reset();
+    }
     const bool clean_start = connect.clean_start;
     if (found != sessions_.end() && clean_start) {
         discard_session(found->second);
@@ -205,6 +219,7 @@ std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& conne
         sessions_.emplace(client_id, session);
     }
     session->connection = &connection;
+    session->online.store(true, std::memory_order_relaxed);
     session->state.on_connection_attached();
     return {session, present};
 }
@@ -215,15 +230,40 @@ void Worker::detach_session(ClientConnection& connection, bool publish_will_now)
         return;
     }
     session->connection = nullptr;
-    if (publish_will_now) {
-        publish_will(session);
+    session->online.store(false, std::memory_order_relaxed);
+    session::Session& state = session->state;
+    const auto now = ClientConnection::Clock::now();
+    if (publish_will_now && state.will) {
+        // [MQTT-3.1.3-9] a delayed will waits for its delay or the end of the session,
+        // whichever comes first; a new connection in time cancels it.
+        const std::uint32_t delay =
+            state.will->properties.number(protocol::PropertyId::WillDelayInterval).value_or(0);
+        if (delay == 0 || state.expiry_interval == 0) {
+            publish_will(session);
+            state.will.reset();
+        } else {
+            const std::uint32_t wait = std::min(delay, state.expiry_interval);
+            session->will_due_at = now + std::chrono::seconds(wait);
+        }
+    } else {
+        state.will.reset();
     }
-    session->state.will.reset();
-    session->state.on_connection_lost(ClientConnection::Clock::now());
-    if (session->state.expiry_interval == 0) {
+    hand_over_shared(session);
+    state.on_connection_lost(now);
+    if (state.expiry_interval == 0) {
         discard_session(session);
     } else {
-        record_session(session, wall_clock_ms());
+        session->disconnected_at_ms = wall_clock_ms();
+        record_session(session, session->disconnected_at_ms);
+    }
+}
+
+void Worker::publish_due_will(const SessionHandlePtr& session) {
+    session->will_due_at.reset();
+    publish_will(session);
+    session->state.will.reset();
+    if (!session->discarded && session->stored) {
+        record_session(session, session->disconnected_at_ms);
     }
 }
 
@@ -247,6 +287,10 @@ session::MessagePtr will_message(const protocol::Will& will, const std::string& 
     message->properties.remove(protocol::PropertyId::WillDelayInterval);
     message->publisher = client_id;
     message->id = id;
+    if (const auto expiry = will.properties.number(protocol::PropertyId::MessageExpiryInterval);
+        expiry && *expiry > 0) {
+        message->expires_at_ms = wall_clock_ms() + std::int64_t{*expiry} * 1000;
+    }
     return message;
 }
 
@@ -270,39 +314,80 @@ void Worker::discard_session(const SessionHandlePtr& session) {
 void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
     routed_.clear();
     context_.router.match(message, routed_);
-    // Every write this message causes — a queue entry per persistent subscriber, wherever
-    // it lives, and the retained update — goes into this worker's batch, so that one commit
+    if (message->retain) {
+        store_retained(message, token);
+    }
+    route(routed_, token);
+    routed_.clear();
+}
+
+void Worker::route(std::vector<RoutedDelivery>& routed, const CommitToken& token) {
+    // Every write a message causes — a queue entry per persistent subscriber, wherever it
+    // lives, and the retained update — goes into this worker's batch, so that one commit
     // holds them all together with the publisher's QoS 2 state: after a crash either the
     // message is everywhere it was due and a resend is known as a duplicate, or it is
     // nowhere and the resend delivers it. The subscriber's home worker takes the entry over
     // from there (in flight, or dropped), in batches submitted after this one.
     bool staged = false;
-    for (RoutedDelivery& routed : routed_) {
-        if (routed.delivery.qos > 0 && routed.target->persistent.load(std::memory_order_relaxed)) {
-            routed.delivery.seq = routed.target->next_seq.fetch_add(1, std::memory_order_relaxed);
-            stage_queued(routed.target, routed.delivery, !staged);
+    std::uint64_t message_staged = 0;
+    for (RoutedDelivery& delivery : routed) {
+        if (delivery.delivery.qos > 0 &&
+            delivery.target->persistent.load(std::memory_order_relaxed)) {
+            delivery.delivery.seq =
+                delivery.target->next_seq.fetch_add(1, std::memory_order_relaxed);
+            const std::uint64_t id = delivery.delivery.message->id;
+            stage_queued(delivery.target, delivery.delivery, id != message_staged);
+            message_staged = id;
             staged = true;
         }
     }
     if (staged) {
         staged_.hold(token);
     }
-    if (message->retain) {
-        store_retained(message, token);
-    }
-    for (RoutedDelivery& routed : routed_) {
-        const unsigned home = routed.target->home_worker;
+    for (RoutedDelivery& delivery : routed) {
+        const unsigned home = delivery.target->home_worker;
         if (home == index_) {
-            deliver(routed.target, std::move(routed.delivery));
+            deliver(delivery.target, std::move(delivery.delivery));
         } else {
-            outboxes_[home].push_back(std::move(routed));
+            outboxes_[home].push_back(std::move(delivery));
             if (!outbox_flush_scheduled_) {
                 outbox_flush_scheduled_ = true;
                 loop_.defer([this] { flush_outboxes(); });
             }
         }
     }
-    routed_.clear();
+}
+
+void Worker::hand_over_shared(const SessionHandlePtr& session) {
+    session::OutboundFlow& outbound = session->state.outbound();
+    if (outbound.inflight_count() == 0 && outbound.queued().empty()) {
+        return;
+    }
+    Router& router = context_.router;
+    session::OutboundFlow::Taken taken = outbound.take_if([&](const session::Delivery& d) {
+        return d.shared && router.has_other_online_member(*d.shared, session);
+    });
+    if (taken.deliveries.empty()) {
+        return;
+    }
+    if (session->persistent.load(std::memory_order_relaxed)) {
+        store::WriteBatch& batch = staged_.batch();
+        for (const std::uint64_t seq : taken.queued_seqs) {
+            batch.erase_queued(session->state.client_id(), seq);
+        }
+        for (const protocol::PacketId id : taken.released_ids) {
+            batch.erase_inflight(session->state.client_id(), id);
+        }
+    }
+    std::vector<RoutedDelivery> rerouted;
+    for (session::Delivery& delivery : taken.deliveries) {
+        if (auto next = router.reroute_shared(delivery, session)) {
+            rerouted.push_back(std::move(*next));
+        }
+    }
+    log().info("client '{}': {} message(s) of shared subscriptions handed to other members",
+               session->state.client_id(), rerouted.size());
+    route(rerouted, nullptr);
 }
 
 void Worker::flush_outboxes() {

@@ -41,6 +41,13 @@ session::MessagePtr will_message(const protocol::Will& will, const std::string& 
 struct AcceptedConnect {
     protocol::Connect connect;
     bool client_id_assigned = false;
+    // Enhanced authentication that succeeded: the method and the last Authentication Data
+    // for the CONNACK (4.12).
+    struct Authentication {
+        std::string method;
+        std::string data;
+    };
+    std::optional<Authentication> authentication;
 };
 
 class Worker {
@@ -80,6 +87,10 @@ class Worker {
     // when `after_commit` — wait for the staged batch's commit; order is kept either way.
     void dispatch_outbound(const SessionHandlePtr& session,
                            std::vector<session::OutboundPacket> packets, bool after_commit = false);
+    // Takes out of `packets` the new flights whose message expired before they could be
+    // sent, releasing their place in the window (and their stored queue entry).
+    void drop_expired(const SessionHandlePtr& session,
+                      std::vector<session::OutboundPacket>& packets);
     // Records an acknowledged (PUBACK/PUBCOMP, or failed PUBREC) in-flight message as gone.
     void record_released(const SessionHandlePtr& session, protocol::PacketId packet_id);
     // Records that a QoS 2 message got its PUBREC: only the PUBREL remains.
@@ -125,6 +136,14 @@ class Worker {
     void tick();
     void flush_outboxes();
     void publish_will(const SessionHandlePtr& session);
+    // Publishes a disconnected session's delayed will and forgets it.
+    void publish_due_will(const SessionHandlePtr& session);
+    // A member of shared subscriptions lost its connection: its unsent and QoS 1 in-flight
+    // messages from those subscriptions go to other members that are online.
+    void hand_over_shared(const SessionHandlePtr& session);
+    // Sends routed deliveries on their way: stores the queue entries of persistent
+    // targets (holding `token`), delivers locally or posts to the targets' home workers.
+    void route(std::vector<RoutedDelivery>& routed, const CommitToken& token);
     void store_retained(const session::MessagePtr& message, const CommitToken& token);
     void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
                          session::OfferOutcome outcome);

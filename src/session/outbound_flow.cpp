@@ -13,7 +13,8 @@ OutboundFlow::OutboundFlow(const OutboundFlow& other)
       counters_(other.counters_),
       spilled_count_(other.spilled_count_),
       queued_bytes_(other.queued_bytes_),
-      last_memory_seq_(other.last_memory_seq_) {
+      last_memory_seq_(other.last_memory_seq_),
+      sent_inflight_(other.sent_inflight_) {
     for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
         by_id_.emplace(it->packet_id, it);
     }
@@ -127,6 +128,7 @@ std::optional<std::vector<OutboundPacket>> OutboundFlow::release(protocol::Packe
     if (found == by_id_.end() || found->second->state != expected) {
         return std::nullopt;
     }
+    sent_inflight_ -= found->second->sent ? 1 : 0;
     inflight_.erase(found->second);
     by_id_.erase(found);
     std::vector<OutboundPacket> out;
@@ -136,21 +138,49 @@ std::optional<std::vector<OutboundPacket>> OutboundFlow::release(protocol::Packe
 
 std::vector<OutboundPacket> OutboundFlow::resume() {
     std::vector<OutboundPacket> out;
-    out.reserve(inflight_.size());
-    for (const InflightMessage& message : inflight_) {
-        if (message.state == OutboundState::AwaitingPubcomp) {
-            out.push_back(
-                OutboundPacket{OutboundPacket::Kind::Pubrel, message.packet_id, false, {}});
-        } else {
-            out.push_back(OutboundPacket{OutboundPacket::Kind::Publish, message.packet_id, true,
-                                         message.delivery});
-        }
+    sent_inflight_ = 0;
+    for (InflightMessage& message : inflight_) {
+        message.sent = false;
     }
     fill_window(out);
     return out;
 }
 
+std::vector<OutboundPacket> OutboundFlow::drop_unsent(protocol::PacketId id) {
+    std::vector<OutboundPacket> out;
+    auto found = by_id_.find(id);
+    if (found == by_id_.end()) {
+        return out;
+    }
+    sent_inflight_ -= found->second->sent ? 1 : 0;
+    inflight_.erase(found->second);
+    by_id_.erase(found);
+    ++counters_.dropped_expired;
+    fill_window(out);
+    return out;
+}
+
 void OutboundFlow::fill_window(std::vector<OutboundPacket>& out) {
+    // In-flight messages not yet resent on this connection go first, in their order.
+    if (sent_inflight_ < inflight_.size()) {
+        for (InflightMessage& message : inflight_) {
+            if (sent_inflight_ >= window_) {
+                return;
+            }
+            if (message.sent) {
+                continue;
+            }
+            message.sent = true;
+            ++sent_inflight_;
+            if (message.state == OutboundState::AwaitingPubcomp) {
+                out.push_back(
+                    OutboundPacket{OutboundPacket::Kind::Pubrel, message.packet_id, false, {}});
+            } else {
+                out.push_back(OutboundPacket{OutboundPacket::Kind::Publish, message.packet_id, true,
+                                             message.delivery});
+            }
+        }
+    }
     // Stops when the memory queue is empty even if deliveries are spilled: the caller
     // reads them back (refill_wanted / refill) and they go out from there.
     while (!queue_.empty() && inflight_.size() < window_) {
@@ -165,7 +195,8 @@ OutboundPacket OutboundFlow::start_flight(Delivery delivery) {
     const protocol::PacketId id = allocate_packet_id();
     const OutboundState state =
         delivery.qos == 1 ? OutboundState::AwaitingPuback : OutboundState::AwaitingPubrec;
-    inflight_.push_back(InflightMessage{id, state, delivery});
+    inflight_.push_back(InflightMessage{id, state, delivery, true});
+    ++sent_inflight_;
     by_id_.emplace(id, std::prev(inflight_.end()));
     return OutboundPacket{OutboundPacket::Kind::Publish, id, false, std::move(delivery)};
 }
@@ -259,6 +290,8 @@ std::size_t OutboundFlow::delivery_size(const Delivery& delivery) {
 
 void OutboundFlow::restore_inflight(InflightMessage message) {
     const protocol::PacketId id = message.packet_id;
+    message.sent = true;  // resume() resends it when a connection comes
+    ++sent_inflight_;
     inflight_.push_back(std::move(message));
     by_id_[id] = std::prev(inflight_.end());
     last_packet_id_ = std::max(last_packet_id_, id);

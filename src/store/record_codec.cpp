@@ -94,6 +94,10 @@ std::string encode_message(const session::Message& message) {
     w.u8(message.retain ? 1 : 0);
     write_properties(w, message.properties);
     w.bytes(message.publisher);
+    if (message.expires_at_ms != 0) {
+        // Optional trailing field: records written before message expiry existed end here.
+        w.u64(static_cast<std::uint64_t>(message.expires_at_ms));
+    }
     return w.take();
 }
 
@@ -109,6 +113,9 @@ std::optional<session::Message> decode_message(std::string_view value) {
     m.retain = r.flag();
     m.properties = read_properties(r);
     m.publisher = r.bytes();
+    if (!r.done()) {
+        m.expires_at_ms = static_cast<std::int64_t>(r.u64());
+    }
     return r.done() ? std::optional(std::move(m)) : std::nullopt;
 }
 

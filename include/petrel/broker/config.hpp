@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +25,20 @@ enum class LogLevel { Error, Warning, Notice, Info, Debug };
 enum class PersistenceMode {
     Sync,   // acknowledge a QoS 1/2 message only once it is committed and fsynced
     Batch,  // commit and fsync at most every persistence_batch_ms; acks may precede the disk
+};
+
+// How a shared subscription's group picks the member that gets a message.
+enum class SharedStrategy {
+    RoundRobin,  // members in turn
+    Random,
+    HashClient,  // by publisher client id: one publisher's messages stay in order
+};
+
+// `server_redirect`: every MQTT 5 CONNECT is answered with Use Another Server (0x9C) or
+// Server Moved (0x9D) and this Server Reference; older clients get Server Unavailable.
+struct ServerRedirect {
+    std::string reference;
+    bool moved = false;
 };
 
 struct Config {
@@ -47,6 +62,29 @@ struct Config {
     // Queued messages per offline persistent session held in memory; the rest are read
     // back from the store as the queue drains.
     std::size_t queue_memory_window = 256;
+
+    // MQTT 5 features a server may switch off; CONNACK announces them (3.2.2.3) and a
+    // client that uses one anyway is refused.
+    bool retain_available = true;
+    std::uint8_t maximum_qos = 2;
+    bool wildcard_subscription_available = true;
+    bool subscription_identifier_available = true;
+    bool shared_subscription_available = true;
+    SharedStrategy shared_subscription_strategy = SharedStrategy::RoundRobin;
+    // QoS 1/2 PUBLISHes a client may have unacknowledged at the broker (our Receive
+    // Maximum); one more is a protocol violation (0x93).
+    std::uint16_t receive_maximum = 65535;
+    // Topic aliases a client may set up per connection (0: none), and how many the broker
+    // sets up towards a client that allows them (0: the broker never assigns one).
+    std::uint16_t topic_alias_maximum = 10;
+    std::uint16_t outgoing_topic_alias_maximum = 10;
+    // Response Information for clients that request it: this prefix plus the client id
+    // ("" offers none).
+    std::string response_topic_prefix = "response/";
+    std::size_t max_subscriptions_per_client = 0;  // 0: no limit
+    std::optional<ServerRedirect> server_redirect;
+    // Users for SCRAM-SHA-256 enhanced authentication ("" : no password file).
+    std::string password_file;
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;

@@ -26,6 +26,19 @@ struct Message {
     // The store's id for this message (store::MessageId), 0 while it has none. Assigned
     // before the message is shared, so every queue and in-flight record names one copy.
     std::uint64_t id = 0;
+    // Unix time (ms) at which the v5 Message Expiry Interval ends, 0 for never: a wall
+    // clock, because the store keeps it across restarts [MQTT-3.3.2-5].
+    std::int64_t expires_at_ms = 0;
+
+    bool expired(std::int64_t now_ms) const {
+        return expires_at_ms != 0 && now_ms >= expires_at_ms;
+    }
+    // Seconds left, rounded up, for the Message Expiry Interval a subscriber receives
+    // [MQTT-3.3.2-6]; at least 1 while not expired.
+    std::uint32_t remaining_seconds(std::int64_t now_ms) const {
+        const std::int64_t left = expires_at_ms - now_ms;
+        return left <= 0 ? 0 : static_cast<std::uint32_t>((left + 999) / 1000);
+    }
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
@@ -38,6 +51,9 @@ struct Delivery {
     // This delivery's place in the session's stored queue (store::QueuedEntry::seq), 0 for
     // a session that is not stored. Increasing per session, in delivery order.
     std::uint64_t seq = 0;
+    // The shared subscription ("$share/{group}/{filter}") this delivery came through, null
+    // for an ordinary one: a member that leaves hands such deliveries to another member.
+    std::shared_ptr<const std::string> shared;
 };
 
 }  // namespace petrel::session

@@ -31,6 +31,9 @@ struct InflightMessage {
     protocol::PacketId packet_id = 0;
     OutboundState state = OutboundState::AwaitingPuback;
     Delivery delivery;
+    // Sent on the current connection. After a reconnect only as many in-flight messages
+    // are resent as the client's Receive Maximum allows; the rest wait their turn.
+    bool sent = true;
 };
 
 // Something to write: a PUBLISH (dup set on a resend) or a PUBREL.
@@ -47,6 +50,7 @@ struct OutboundCounters {
     std::uint64_t dropped_qos0_offline = 0;
     std::uint64_t dropped_too_large = 0;     // over the client's Maximum Packet Size
     std::uint64_t dropped_store_failed = 0;  // spilled, but the store could not keep it
+    std::uint64_t dropped_expired = 0;       // Message Expiry Interval passed before sending
 };
 
 struct OutboundLimits {
@@ -108,9 +112,26 @@ class OutboundFlow {
     // the message is released and the window slot freed.
     std::optional<std::vector<OutboundPacket>> on_pubrec_failed(protocol::PacketId id);
 
-    // On reconnect of a surviving session: everything in flight, in order, PUBLISH with
-    // DUP=1 or PUBREL [MQTT-4.4.0-1], followed by queued messages that fit the window.
+    // On reconnect of a surviving session: what is in flight, in order, PUBLISH with
+    // DUP=1 or PUBREL [MQTT-4.4.0-1], followed by queued messages that fit the window. At
+    // most window() of them: the client's new Receive Maximum counts the resent ones too
+    // [MQTT-3.3.4-9]; the others follow as acknowledgements free the window.
     std::vector<OutboundPacket> resume();
+    // A new flight whose message expired before it was sent [MQTT-3.3.2-5]: released
+    // without being sent, counted as dropped_expired. Returns the packets now due.
+    std::vector<OutboundPacket> drop_unsent(protocol::PacketId id);
+
+    // Takes out the deliveries that `wanted` picks among those queued in memory and the
+    // QoS 1 ones in flight (a shared subscription's messages, when its member leaves), for
+    // the caller to hand elsewhere. Spilled deliveries and QoS 2 flights stay: a QoS 2
+    // message once started must be completed with this client [MQTT-4.8.2-4].
+    struct Taken {
+        std::vector<Delivery> deliveries;              // in delivery order
+        std::vector<std::uint64_t> queued_seqs;        // of those that were queued (seq != 0)
+        std::vector<protocol::PacketId> released_ids;  // of those that were in flight
+    };
+    template <class Predicate>
+    Taken take_if(Predicate wanted);
 
     // Spilled deliveries come back from the store through these: when the in-memory queue
     // runs low (below half the window) while some are spilled, refill_wanted() says how
@@ -143,6 +164,8 @@ class OutboundFlow {
     // A message the client could not accept (larger than its Maximum Packet Size) is
     // dropped before it takes a packet id [MQTT-3.1.2-25]; counted here.
     void count_too_large() { ++counters_.dropped_too_large; }
+    // A QoS 0 message that expired before it could be written.
+    void count_expired() { ++counters_.dropped_expired; }
 
     // Restores persisted state (used by the store on recovery).
     void restore_inflight(InflightMessage message);
@@ -168,6 +191,36 @@ class OutboundFlow {
     std::size_t spilled_count_ = 0;
     std::uint64_t queued_bytes_ = 0;     // memory queue plus spilled
     std::uint64_t last_memory_seq_ = 0;  // seq of the newest delivery held in memory
+    std::size_t sent_inflight_ = 0;      // in-flight messages sent on this connection
 };
+
+template <class Predicate>
+OutboundFlow::Taken OutboundFlow::take_if(Predicate wanted) {
+    Taken taken;
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+        if (it->state == OutboundState::AwaitingPuback && wanted(it->delivery)) {
+            taken.released_ids.push_back(it->packet_id);
+            taken.deliveries.push_back(std::move(it->delivery));
+            sent_inflight_ -= it->sent ? 1 : 0;
+            by_id_.erase(it->packet_id);
+            it = inflight_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (wanted(*it)) {
+            queued_bytes_ -= std::min<std::uint64_t>(queued_bytes_, delivery_size(*it));
+            if (it->seq != 0) {
+                taken.queued_seqs.push_back(it->seq);
+            }
+            taken.deliveries.push_back(std::move(*it));
+            it = queue_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return taken;
+}
 
 }  // namespace petrel::session

@@ -126,6 +126,37 @@ class SubscriptionTrie {
         return true;
     }
 
+    // The members of the shared subscription `shared_filter` ("$share/group/filter"), in
+    // subscription order; null when it has none.
+    const std::vector<Member>* shared_members(std::string_view shared_filter) const {
+        const auto shared = parse_shared(shared_filter);
+        if (!shared) {
+            return nullptr;
+        }
+        const Node* node = starts_with_dollar(shared->filter) ? &dollar_root_ : &root_;
+        const std::unique_ptr<Subscriptions>* slot = nullptr;
+        LevelCursor levels(shared->filter);
+        while (!levels.done()) {
+            const auto level = levels.next();
+            if (level == "#") {
+                slot = &node->multi_level;
+                break;
+            }
+            node = level == "+" ? node->single_level.get() : node->children.find(level);
+            if (node == nullptr) {
+                return nullptr;
+            }
+        }
+        if (slot == nullptr) {
+            slot = &node->exact;
+        }
+        if (!*slot || !(*slot)->shared) {
+            return nullptr;
+        }
+        const auto group = (*slot)->shared->find(shared->group);
+        return group == (*slot)->shared->end() ? nullptr : &group->second.members;
+    }
+
     // Calls on_subscriber(const Subscriber&, const Data&) for every non-shared subscription
     // whose filter matches `topic`, and on_shared(std::string_view group, std::string_view
     // filter, const std::vector<std::pair<Subscriber, Data>>& members) once per shared group

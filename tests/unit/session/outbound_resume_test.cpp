@@ -135,7 +135,9 @@ TEST(OutboundFlowResume, FollowsInFlightWithQueuedMessagesThatFit) {
     EXPECT_EQ(flow.queued_count(), 2u);
 }
 
-TEST(OutboundFlowResume, ResendsAllInFlightEvenWhenTheNewWindowIsSmaller) {
+TEST(OutboundFlowResume, ResendsNoMoreThanTheNewReceiveMaximum) {
+    // [MQTT-3.3.4-9] the resent messages count against the client's new Receive Maximum:
+    // the rest follow, in order, as acknowledgements free the window.
     OutboundFlow flow = make_flow(3, 10);
     const protocol::PacketId a = send_now(flow, 1, "a");
     const protocol::PacketId b = send_now(flow, 1, "b");
@@ -143,10 +145,19 @@ TEST(OutboundFlowResume, ResendsAllInFlightEvenWhenTheNewWindowIsSmaller) {
     ASSERT_TRUE(flow.offer(make_delivery(1, "queued"), true).empty());
 
     flow.set_receive_maximum(1);
-    expect_packets(flow.resume(), {{Kind::Publish, a, true, "a"},
-                                   {Kind::Publish, b, true, "b"},
-                                   {Kind::Publish, c, true, "c"}});
-    EXPECT_EQ(flow.queued_count(), 1u);  // no new flight beyond the window
+    expect_packets(flow.resume(), {{Kind::Publish, a, true, "a"}});
+    EXPECT_TRUE(flow.offer(make_delivery(1, "later"), true).empty());
+    auto next = flow.on_puback(a);
+    ASSERT_TRUE(next);
+    expect_packets(*next, {{Kind::Publish, b, true, "b"}});
+    next = flow.on_puback(b);
+    ASSERT_TRUE(next);
+    expect_packets(*next, {{Kind::Publish, c, true, "c"}});
+    next = flow.on_puback(c);
+    ASSERT_TRUE(next);
+    ASSERT_EQ(next->size(), 1u);
+    EXPECT_FALSE((*next)[0].dup);
+    EXPECT_EQ(flow.queued_count(), 1u);  // "later" waits behind "queued"
 }
 
 TEST(OutboundFlowResume, EmptyFlowHasNothingToSend) {

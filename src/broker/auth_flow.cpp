@@ -1,0 +1,140 @@
+// Enhanced authentication (spec 4.12): the AUTH exchange at CONNECT and re-authentication
+// on a live connection, and the password check of a plain CONNECT.
+#include "client_connection.hpp"
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+using protocol::PropertyId;
+using protocol::ProtocolVersion;
+using protocol::ReasonCode;
+
+namespace {
+
+// DISCONNECT has no 0x86: a failed re-authentication is 0x87 whatever the reason.
+ReasonCode connack_reason(auth::FailureReason reason) {
+    return reason == auth::FailureReason::BadCredentials ? ReasonCode::BadUserNameOrPassword
+                                                         : ReasonCode::NotAuthorized;
+}
+
+protocol::Auth auth_packet(ReasonCode reason, const std::string& method, const std::string& data) {
+    protocol::Auth packet;
+    packet.reason = reason;
+    packet.properties.add_text(PropertyId::AuthenticationMethod, method);
+    if (!data.empty()) {
+        packet.properties.add_text(PropertyId::AuthenticationData, data);
+    }
+    return packet;
+}
+
+}  // namespace
+
+bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
+    const protocol::Connect& connect = accepted.connect;
+    const auto method = connect.properties.text(PropertyId::AuthenticationMethod);
+    const BrokerContext& context = worker_.context();
+    if (!method) {
+        if (context.passwords && connect.username) {
+            // [MQTT-3.1.4-2] the server may check the credentials; a failed login costs the
+            // same whether the user exists or not (PasswordFile::verify_password).
+            if (!connect.password ||
+                !context.passwords->verify_password(*connect.username, *connect.password)) {
+                refuse_connect(ReasonCode::BadUserNameOrPassword, "bad user name or password");
+                return false;
+            }
+        }
+        return true;
+    }
+    auth_exchange_ = context.authenticator ? context.authenticator->begin(*method) : nullptr;
+    if (!auth_exchange_) {
+        refuse_connect(ReasonCode::BadAuthenticationMethod, "unsupported authentication method");
+        return false;
+    }
+    auth_method_ = std::string(*method);
+    const std::string data(connect.properties.text(PropertyId::AuthenticationData).value_or(""));
+    pending_connect_ = std::move(accepted);
+    phase_ = Phase::Authenticating;
+    on_connect_auth_step(auth_exchange_->start(data));
+    return false;
+}
+
+void ClientConnection::on_connect_auth_step(auth::AuthStep step) {
+    switch (step.kind) {
+        case auth::AuthStep::Kind::Continue:
+            send(auth_packet(ReasonCode::ContinueAuthentication, auth_method_, step.data));
+            return;
+        case auth::AuthStep::Kind::Failure:
+            worker_.log().info("{}: authentication ({}) failed: {}", describe(), auth_method_,
+                               step.detail);
+            auth_exchange_.reset();
+            refuse_connect(connack_reason(step.reason), "authentication failed");
+            return;
+        case auth::AuthStep::Kind::Success: {
+            auth_exchange_.reset();
+            AcceptedConnect accepted = std::move(*pending_connect_);
+            pending_connect_.reset();
+            accepted.authentication = AcceptedConnect::Authentication{auth_method_, step.data};
+            accepted.connect.username = step.username;
+            phase_ = Phase::AwaitingConnect;
+            route_connect(std::move(accepted));
+            return;
+        }
+    }
+}
+
+void ClientConnection::handle_auth(const protocol::Auth& packet) {
+    const auto method = packet.properties.text(PropertyId::AuthenticationMethod);
+    if (auth_method_.empty() || !method || *method != auth_method_) {
+        // [MQTT-4.12.0-1] AUTH only with the method the CONNECT chose (and then always
+        // naming it, [MQTT-4.12.1-1] for re-authentication).
+        fail(protocol::protocol_error("AUTH without the connection's authentication method"));
+        return;
+    }
+    const std::string data(packet.properties.text(PropertyId::AuthenticationData).value_or(""));
+    if (phase_ == Phase::Authenticating) {
+        if (packet.reason != ReasonCode::ContinueAuthentication || !auth_exchange_) {
+            fail(protocol::protocol_error("AUTH during CONNECT must continue the exchange"));
+            return;
+        }
+        on_connect_auth_step(auth_exchange_->next(data));
+        return;
+    }
+    // Connected: re-authentication (4.12.1). The connection goes on serving meanwhile.
+    if (packet.reason == ReasonCode::ReAuthenticate) {
+        auth_exchange_ = worker_.context().authenticator->begin(auth_method_);
+        on_reauth_step(auth_exchange_->start(data));
+        return;
+    }
+    if (packet.reason != ReasonCode::ContinueAuthentication || !auth_exchange_) {
+        fail(protocol::protocol_error("AUTH 0x18 outside an authentication exchange"));
+        return;
+    }
+    on_reauth_step(auth_exchange_->next(data));
+}
+
+void ClientConnection::on_reauth_step(auth::AuthStep step) {
+    switch (step.kind) {
+        case auth::AuthStep::Kind::Continue:
+            send(auth_packet(ReasonCode::ContinueAuthentication, auth_method_, step.data));
+            return;
+        case auth::AuthStep::Kind::Failure:
+            auth_exchange_.reset();
+            worker_.log().info("{}: re-authentication failed: {}", describe(), step.detail);
+            disconnect(ReasonCode::NotAuthorized);
+            return;
+        case auth::AuthStep::Kind::Success:
+            auth_exchange_.reset();
+            if (step.username != auth_username_) {
+                // Re-authentication renews who the client is; it cannot change it.
+                worker_.log().info("{}: re-authenticated as another user '{}', closing", describe(),
+                                   step.username);
+                disconnect(ReasonCode::NotAuthorized);
+                return;
+            }
+            worker_.log().info("{}: re-authenticated as '{}'", describe(), step.username);
+            send(auth_packet(ReasonCode::Success, auth_method_, step.data));
+            return;
+    }
+}
+
+}  // namespace petrel::broker
