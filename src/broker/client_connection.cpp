@@ -325,7 +325,9 @@ void ClientConnection::fail(const protocol::Error& error) {
                        error.what);
     // [MQTT-4.13.1-1] a v5 server may send DISCONNECT with the reason before closing.
     if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
-        send(protocol::Disconnect{error.code, {}});
+        protocol::Disconnect disconnect{error.code, {}};
+        disconnect.properties.add_text(protocol::PropertyId::ReasonString, error.what);
+        send(disconnect);
     }
     finish(true);
 }

@@ -58,13 +58,27 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
                                                : now_ms;
         }
         const std::int64_t away_ms = std::max<std::int64_t>(0, now_ms - lost_at_ms);
-        if (stored.will && was_connected) {
-            wills.push_back(
-                will_message(*stored.will, stored.client_id, context.next_message_id()));
-        }
         const bool ended = stored.expiry_interval == 0 ||
                            (stored.expiry_interval != session::kSessionNeverExpires &&
                             away_ms >= static_cast<std::int64_t>(stored.expiry_interval) * 1000);
+        // A will is due at the end of its delay or of the session, whichever comes first
+        // [MQTT-3.1.3-9]; one not yet due waits on in the session.
+        std::optional<std::int64_t> will_wait_ms;
+        bool will_published = false;
+        if (stored.will) {
+            const std::int64_t delay_ms =
+                std::int64_t{stored.will->properties.number(protocol::PropertyId::WillDelayInterval)
+                                 .value_or(0)} *
+                1000;
+            if (ended || away_ms >= delay_ms) {
+                wills.push_back(
+                    will_message(*stored.will, stored.client_id, context.next_message_id()));
+                stored.will.reset();
+                will_published = true;
+            } else {
+                will_wait_ms = delay_ms - away_ms;
+            }
+        }
         if (ended) {
             updates.erase_session(stored.client_id);
             ++counts.ended;
@@ -85,9 +99,13 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
         if (context.queue_memory_window > 0) {
             state.outbound().set_memory_window(context.queue_memory_window);
         }
-        if (was_connected) {
+        session->disconnected_at_ms = lost_at_ms;
+        if (will_wait_ms) {
+            state.will = stored.will;
+            session->will_due_at = now + std::chrono::milliseconds(*will_wait_ms);
+        }
+        if (was_connected || will_published) {
             stored.disconnected_at_ms = lost_at_ms;
-            stored.will.reset();
             updates.put_session(stored);
         }
         sessions.emplace(stored.client_id, session);
