@@ -43,6 +43,19 @@ TEST(RecordCodec, MessageRoundTrips) {
                           [](std::string_view v) { return decode_message(v).has_value(); });
 }
 
+TEST(RecordCodec, MessageExpiryTimeRoundTripsAndOlderRecordsHaveNone) {
+    session::Message m = sample_message();
+    m.expires_at_ms = 1'800'000'000'123;
+    auto decoded = decode_message(encode_message(m));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->expires_at_ms, m.expires_at_ms);
+    // A record written before message expiry existed ends after the publisher.
+    session::Message old = sample_message();
+    decoded = decode_message(encode_message(old));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->expires_at_ms, 0);
+}
+
 TEST(RecordCodec, SessionRoundTrips) {
     StoredSession s{"client", protocol::ProtocolVersion::V31, 99, -5, {}};
     protocol::Will will;

@@ -1,0 +1,67 @@
+// The MQTT 5 config keys: values, defaults, and errors that name the file and line.
+#include <gtest/gtest.h>
+
+#include "petrel/broker/config.hpp"
+
+namespace petrel::broker {
+namespace {
+
+TEST(ConfigMqtt5, DefaultsOfferEverything) {
+    const Config config = parse_config("", "test.conf");
+    EXPECT_TRUE(config.retain_available);
+    EXPECT_EQ(config.maximum_qos, 2);
+    EXPECT_TRUE(config.wildcard_subscription_available);
+    EXPECT_TRUE(config.subscription_identifier_available);
+    EXPECT_TRUE(config.shared_subscription_available);
+    EXPECT_EQ(config.shared_subscription_strategy, SharedStrategy::RoundRobin);
+    EXPECT_EQ(config.receive_maximum, 65535);
+    EXPECT_EQ(config.topic_alias_maximum, 10);
+    EXPECT_EQ(config.outgoing_topic_alias_maximum, 10);
+    EXPECT_EQ(config.response_topic_prefix, "response/");
+    EXPECT_FALSE(config.server_redirect);
+}
+
+TEST(ConfigMqtt5, EveryKeyIsRead) {
+    const Config config = parse_config(
+        "retain_available false\nmax_qos 1\nwildcard_subscription_available false\n"
+        "subscription_identifier_available false\nshared_subscription_available false\n"
+        "shared_subscription_strategy hash_client\nreceive_maximum 7\ntopic_alias_maximum 0\n"
+        "outgoing_topic_alias_maximum 3\nresponse_topic_prefix\nmax_subscriptions_per_client 4\n"
+        "server_redirect other:1883 moved\npassword_file /tmp/users\n",
+        "test.conf");
+    EXPECT_FALSE(config.retain_available);
+    EXPECT_EQ(config.maximum_qos, 1);
+    EXPECT_FALSE(config.wildcard_subscription_available);
+    EXPECT_FALSE(config.subscription_identifier_available);
+    EXPECT_FALSE(config.shared_subscription_available);
+    EXPECT_EQ(config.shared_subscription_strategy, SharedStrategy::HashClient);
+    EXPECT_EQ(config.receive_maximum, 7);
+    EXPECT_EQ(config.topic_alias_maximum, 0);
+    EXPECT_EQ(config.outgoing_topic_alias_maximum, 3);
+    EXPECT_EQ(config.response_topic_prefix, "");
+    EXPECT_EQ(config.max_subscriptions_per_client, 4u);
+    ASSERT_TRUE(config.server_redirect);
+    EXPECT_EQ(config.server_redirect->reference, "other:1883");
+    EXPECT_TRUE(config.server_redirect->moved);
+    EXPECT_EQ(config.password_file, "/tmp/users");
+}
+
+void expect_error(const std::string& text, const std::string& expected) {
+    try {
+        parse_config(text, "test.conf");
+        ADD_FAILURE() << "accepted: " << text;
+    } catch (const ConfigError& error) {
+        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+    }
+}
+
+TEST(ConfigMqtt5, BadValuesNameTheLine) {
+    expect_error("\nmax_qos 3\n", "test.conf:2:");
+    expect_error("shared_subscription_strategy fastest\n", "round_robin, random or hash_client");
+    expect_error("receive_maximum 0\n", "test.conf:1:");
+    expect_error("server_redirect a b\n", "use_another or moved");
+    expect_error("retain_available maybe\n", "true or false");
+}
+
+}  // namespace
+}  // namespace petrel::broker
