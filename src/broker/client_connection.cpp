@@ -285,6 +285,16 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
             stream_->send_shared(publish.payload);
         }
     }
+    const std::size_t limit = worker_.context().config.max_output_buffer_bytes;
+    if (limit > 0 && stream_->pending_output_bytes() > limit) {
+        // QoS 1/2 are bounded by the window; what piles up is QoS 0 to a client that does
+        // not read. Its session keeps its QoS 1/2 state for the next connection.
+        worker_.log().warn(
+            "{}: {} bytes waiting to be written (max_output_buffer_bytes {}), "
+            "disconnecting",
+            describe(), stream_->pending_output_bytes(), limit);
+        disconnect(ReasonCode::QuotaExceeded);
+    }
 }
 
 void ClientConnection::tick(Clock::time_point now) {

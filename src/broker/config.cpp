@@ -189,6 +189,11 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
           [](Config& c, const auto& a) {
               c.max_subscriptions_per_client = parse_integer<std::size_t>(a[0], 0, 100'000'000);
           }}},
+        {"max_output_buffer_bytes",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_output_buffer_bytes = parse_integer<std::size_t>(a[0], 0, kMaxBytes);
+          }}},
         {"server_redirect",
          {1, 2,
           [](Config& c, const auto& a) {

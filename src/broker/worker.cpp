@@ -360,7 +360,8 @@ void Worker::route(std::vector<RoutedDelivery>& routed, const CommitToken& token
 
 void Worker::hand_over_shared(const SessionHandlePtr& session) {
     session::OutboundFlow& outbound = session->state.outbound();
-    if (outbound.inflight_count() == 0 && outbound.queued().empty()) {
+    // At shutdown every member leaves at once: nobody to hand to, and the store keeps it.
+    if (shutting_down_ || (outbound.inflight_count() == 0 && outbound.queued().empty())) {
         return;
     }
     Router& router = context_.router;

@@ -82,6 +82,9 @@ struct Config {
     // ("" offers none).
     std::string response_topic_prefix = "response/";
     std::size_t max_subscriptions_per_client = 0;  // 0: no limit
+    // Bytes written to a client but not yet taken by its socket; beyond it the client is
+    // not reading and is disconnected (v5: 0x97 Quota exceeded). 0: no limit.
+    std::size_t max_output_buffer_bytes = std::size_t{64} << 20;
     std::optional<ServerRedirect> server_redirect;
     // Users for SCRAM-SHA-256 enhanced authentication ("" : no password file).
     std::string password_file;
