@@ -183,7 +183,11 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
               c.outgoing_topic_alias_maximum = parse_integer<std::uint16_t>(a[0], 0, 65535);
           }}},
         {"response_topic_prefix",
-         {0, 1, [](Config& c, const auto& a) { c.response_topic_prefix = a.empty() ? "" : a[0]; }}},
+         {0, 1,
+          [](Config& c, const auto& a) {
+              // Nothing, or "" (as Mosquitto users write an empty value): offer none.
+              c.response_topic_prefix = a.empty() || a[0] == "\"\"" ? "" : a[0];
+          }}},
         {"max_subscriptions_per_client",
          {1, 1,
           [](Config& c, const auto& a) {

@@ -98,7 +98,10 @@ void read_properties(wire::Reader& reader, PropertyContext context, Properties& 
             return;
         }
         if (must_be_nonzero(id) && property.number == 0) {
-            reader.fail(protocol_error("property value must not be 0"));
+            // 3.3.2.3.4: an alias of 0 has its own reason code, 0x94.
+            reader.fail(id == PropertyId::TopicAlias
+                            ? Error{ReasonCode::TopicAliasInvalid, "topic alias must not be 0"}
+                            : protocol_error("property value must not be 0"));
             return;
         }
         out.add(std::move(property));

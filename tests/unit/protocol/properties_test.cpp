@@ -173,7 +173,7 @@ TEST(PropertiesDecode, ZeroValuesThatAreProtocolErrors) {
     EXPECT_EQ(decode_error(connack_with(bytes({0x27, 0x00, 0x00, 0x00, 0x00})), kV5),
               ReasonCode::ProtocolError);  // Maximum Packet Size 0
     EXPECT_EQ(decode_error(publish_with(bytes({0x23, 0x00, 0x00})), kV5),
-              ReasonCode::ProtocolError);  // Topic Alias 0 [MQTT-3.3.2-8]
+              ReasonCode::TopicAliasInvalid);  // Topic Alias 0: its own code (3.3.2.3.4)
     EXPECT_EQ(decode_error(publish_with(bytes({0x0B, 0x00})), kV5),
               ReasonCode::ProtocolError);  // Subscription Identifier 0
     // Topic Alias Maximum 0 is allowed: it means "no aliases".
