@@ -314,14 +314,20 @@ void Worker::discard_session(const SessionHandlePtr& session) {
 void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
     routed_.clear();
     context_.router.match(message, routed_);
+    // The queue entries first, then the retained update: store_retained() submits the
+    // batch, so both land in the commit that holds the publisher's QoS 2 state (see
+    // stage_routed). Were the retained update submitted first, a crash between the two
+    // commits would keep the QoS 2 id without the queue entries: the resend is then taken
+    // for a duplicate and the subscribers never get the message.
+    stage_routed(routed_, token);
     if (message->retain) {
         store_retained(message, token);
     }
-    route(routed_, token);
+    send_routed(routed_);
     routed_.clear();
 }
 
-void Worker::route(std::vector<RoutedDelivery>& routed, const CommitToken& token) {
+void Worker::stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken& token) {
     // Every write a message causes — a queue entry per persistent subscriber, wherever it
     // lives, and the retained update — goes into this worker's batch, so that one commit
     // holds them all together with the publisher's QoS 2 state: after a crash either the
@@ -344,6 +350,9 @@ void Worker::route(std::vector<RoutedDelivery>& routed, const CommitToken& token
     if (staged) {
         staged_.hold(token);
     }
+}
+
+void Worker::send_routed(std::vector<RoutedDelivery>& routed) {
     for (RoutedDelivery& delivery : routed) {
         const unsigned home = delivery.target->home_worker;
         if (home == index_) {
@@ -384,11 +393,17 @@ void Worker::hand_over_shared(const SessionHandlePtr& session) {
     for (session::Delivery& delivery : taken.deliveries) {
         if (auto next = router.reroute_shared(delivery, session)) {
             rerouted.push_back(std::move(*next));
+        } else {
+            // The other member went offline meanwhile: it stays with this session, queued
+            // (and stored again) like any message for an offline member.
+            delivery.seq = 0;
+            deliver(session, std::move(delivery));
         }
     }
     log().info("client '{}': {} message(s) of shared subscriptions handed to other members",
                session->state.client_id(), rerouted.size());
-    route(rerouted, nullptr);
+    stage_routed(rerouted, nullptr);
+    send_routed(rerouted);
 }
 
 void Worker::flush_outboxes() {

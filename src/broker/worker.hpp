@@ -141,9 +141,10 @@ class Worker {
     // A member of shared subscriptions lost its connection: its unsent and QoS 1 in-flight
     // messages from those subscriptions go to other members that are online.
     void hand_over_shared(const SessionHandlePtr& session);
-    // Sends routed deliveries on their way: stores the queue entries of persistent
-    // targets (holding `token`), delivers locally or posts to the targets' home workers.
-    void route(std::vector<RoutedDelivery>& routed, const CommitToken& token);
+    // Stages the queue entries of routed deliveries to persistent targets (the batch holds
+    // `token`), then sends them on their way: delivered here or posted to their home.
+    void stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken& token);
+    void send_routed(std::vector<RoutedDelivery>& routed);
     void store_retained(const session::MessagePtr& message, const CommitToken& token);
     void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
                          session::OfferOutcome outcome);
