@@ -146,24 +146,31 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
 
 namespace {
 
-// [MQTT-3.1.2-29] with Request Problem Information 0, no Reason String or User Property
-// goes out except in PUBLISH, CONNACK and DISCONNECT.
-bool strip_problem_information(protocol::Packet& packet) {
+// Removes every Reason String and User Property; true when there was one.
+bool strip_problem_properties(protocol::Properties& properties) {
+    const bool any = properties.contains(protocol::PropertyId::ReasonString) ||
+                     properties.contains(protocol::PropertyId::UserProperty);
+    while (properties.contains(protocol::PropertyId::UserProperty)) {
+        properties.remove(protocol::PropertyId::UserProperty);
+    }
+    properties.remove(protocol::PropertyId::ReasonString);
+    return any;
+}
+
+// Strips problem information from a packet the broker sends: never from a PUBLISH (the
+// publisher's properties go on unchanged), from CONNACK and DISCONNECT only when
+// `everywhere` (they may carry it unless it makes them too large for the client).
+bool strip_problem_information(protocol::Packet& packet, bool everywhere) {
     return std::visit(
-        [](auto& p) {
+        [everywhere](auto& p) {
             using T = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<T, protocol::Publish> ||
-                          std::is_same_v<T, protocol::Connack> ||
-                          std::is_same_v<T, protocol::Disconnect>) {
+            if constexpr (std::is_same_v<T, protocol::Publish>) {
                 return false;
+            } else if constexpr (std::is_same_v<T, protocol::Connack> ||
+                                 std::is_same_v<T, protocol::Disconnect>) {
+                return everywhere && strip_problem_properties(p.properties);
             } else if constexpr (requires { p.properties; }) {
-                const bool any = p.properties.contains(protocol::PropertyId::ReasonString) ||
-                                 p.properties.contains(protocol::PropertyId::UserProperty);
-                while (p.properties.contains(protocol::PropertyId::UserProperty)) {
-                    p.properties.remove(protocol::PropertyId::UserProperty);
-                }
-                p.properties.remove(protocol::PropertyId::ReasonString);
-                return any;
+                return strip_problem_properties(p.properties);
             } else {
                 return false;
             }
@@ -178,12 +185,18 @@ void ClientConnection::send(const protocol::Packet& packet) {
         return;
     }
     encode_buffer_.clear();
-    if (!problem_information_) {
+    protocol::encode(packet, version_, encode_buffer_);
+    // [MQTT-3.1.2-29] no problem information unless allowed; and never a Reason String or
+    // User Property that would make a packet exceed the client's Maximum Packet Size
+    // ([MQTT-3.2.2-19], [MQTT-3.4.2-2], [MQTT-3.9.2-1], [MQTT-3.14.2-3] …).
+    const bool too_large =
+        client_maximum_packet_size_ > 0 && encode_buffer_.size() > client_maximum_packet_size_;
+    if (!problem_information_ || too_large) {
         protocol::Packet stripped = packet;
-        strip_problem_information(stripped);
-        protocol::encode(stripped, version_, encode_buffer_);
-    } else {
-        protocol::encode(packet, version_, encode_buffer_);
+        if (strip_problem_information(stripped, too_large)) {
+            encode_buffer_.clear();
+            protocol::encode(stripped, version_, encode_buffer_);
+        }
     }
     stream_->send(encode_buffer_);
 }

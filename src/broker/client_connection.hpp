@@ -136,7 +136,8 @@ class ClientConnection {
     std::string auth_username_;
     std::optional<AcceptedConnect> pending_connect_;
     // What the v5 CONNECT negotiated for this connection.
-    bool problem_information_ = true;  // reason strings / user properties allowed
+    bool problem_information_ = true;               // reason strings / user properties allowed
+    std::uint32_t client_maximum_packet_size_ = 0;  // 0: the client set none
     InboundTopicAliases inbound_aliases_;
     OutboundTopicAliases outbound_aliases_;
     // Incoming QoS 1 PUBLISHes not yet acknowledged; with the session's incoming QoS 2

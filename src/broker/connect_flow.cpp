@@ -61,6 +61,8 @@ void ClientConnection::refuse_connect(ReasonCode reason, const char* why) {
 
 void ClientConnection::handle_connect(protocol::Connect&& connect) {
     version_ = connect.version;
+    client_maximum_packet_size_ =
+        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
     if (!config.allow_anonymous && !connect.username) {
         refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
@@ -155,6 +157,8 @@ void ClientConnection::hand_over(PendingHandover handover) {
 void ClientConnection::complete_connect(AcceptedConnect accepted) {
     protocol::Connect& connect = accepted.connect;
     version_ = connect.version;
+    client_maximum_packet_size_ =
+        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
 
     if (accepted.authentication) {
@@ -185,8 +189,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
             config.outgoing_topic_alias_maximum,
             connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
     }
-    session_->client_maximum_packet_size =
-        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
+    session_->client_maximum_packet_size = client_maximum_packet_size_;
+    session_->client_topic_aliases = outbound_aliases_.enabled();
     // Stored before anything is delivered to it, so its queue entries have a session to
     // belong to; the CONNACK need not wait: until a SUBACK nothing was promised.
     worker_.record_session(session_, 0);

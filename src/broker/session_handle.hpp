@@ -33,6 +33,9 @@ struct SessionHandle {
     bool discarded = false;
     // The client's Maximum Packet Size (v5), 0 when it set none.
     std::uint32_t client_maximum_packet_size = 0;
+    // The broker may put a Topic Alias into PUBLISHes to the current connection (the
+    // client allows aliases): up to 4 bytes more than the PUBLISH without it.
+    bool client_topic_aliases = false;
 
     // Home-worker only. The store holds a record of this session: it outlives its
     // connection (expiry > 0) or has a will that must survive a crash.

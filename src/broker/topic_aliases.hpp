@@ -41,6 +41,7 @@ class OutboundTopicAliases {
         std::uint16_t alias = 0;
         bool send_topic = false;  // first use of this alias for this topic: send both
     };
+    bool enabled() const { return !topics_.empty(); }
     // The alias to put in the next PUBLISH on `topic`; nullopt when aliases are off.
     std::optional<Use> use(std::string_view topic);
 
