@@ -36,12 +36,6 @@ std::string on_worker(const std::string& prefix, unsigned worker) {
     return client_id_on_worker(prefix, worker, kThreads);
 }
 
-// The broker homed `id` on `worker`, as its log says.
-void expect_on_worker(const BrokerProcess& broker, const std::string& id, unsigned worker) {
-    EXPECT_TRUE(eventually([&] { return worker_in_log(broker.log(), id) == worker; }))
-        << id << " is not on worker " << worker;
-}
-
 // A v5 client connected as `id` (CONNACK Success), with `adjust` applied to its CONNECT.
 struct V5Connection {
     std::unique_ptr<RawClient> client;

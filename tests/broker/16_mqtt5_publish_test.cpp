@@ -120,8 +120,7 @@ class Mqtt5PublishTest : public ::testing::Test {
     }
     // The broker put `id`'s latest connection on `worker`.
     void expect_worker(const std::string& id, unsigned worker) {
-        EXPECT_TRUE(eventually([&] { return worker_in_log(broker_.log(), id) == worker; }))
-            << id << " is not on worker " << worker;
+        expect_on_worker(broker_, id, worker);
     }
     std::unique_ptr<RawClient> raw(const std::string& id, unsigned worker) {
         auto client = connected(broker_.port(), ProtocolVersion::V5, id, true);

@@ -79,8 +79,7 @@ class Mqtt5SubscribeTest : public ::testing::Test {
         return client_id_on_worker(stem, worker, kThreads);
     }
     void expect_worker(const std::string& id, unsigned worker) {
-        EXPECT_TRUE(eventually([&] { return worker_in_log(broker().log(), id) == worker; }))
-            << id << " is not on worker " << worker;
+        expect_on_worker(broker(), id, worker);
     }
     // A v5 client connected as `id`, which must be homed on `worker`.
     std::unique_ptr<RawClient> connect_as(const std::string& id, unsigned worker, bool clean = true,

@@ -35,11 +35,6 @@ std::string id_on(const std::string& prefix, unsigned worker) {
     return client_id_on_worker(prefix, worker, kThreads);
 }
 
-void expect_on_worker(const BrokerProcess& broker, const std::string& id, unsigned worker) {
-    EXPECT_TRUE(eventually([&] { return worker_in_log(broker.log(), id) == worker; }))
-        << id << " is not on worker " << worker;
-}
-
 std::vector<std::string> sorted(std::vector<std::string> values) {
     std::sort(values.begin(), values.end());
     return values;

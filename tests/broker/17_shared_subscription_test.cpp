@@ -42,12 +42,6 @@ std::string id_on(const std::string& prefix, unsigned worker) {
     return client_id_on_worker(prefix, worker, kThreads);
 }
 
-// The broker put `id` on the worker the test chose for it.
-void expect_on_worker(const BrokerProcess& broker, const std::string& id, unsigned worker) {
-    EXPECT_TRUE(eventually([&] { return worker_in_log(broker.log(), id) == worker; }))
-        << id << " is not on worker " << worker;
-}
-
 std::unique_ptr<RawClient> raw_client(const BrokerProcess& broker, ProtocolVersion version,
                                       const std::string& prefix, unsigned worker) {
     const std::string id = id_on(prefix, worker);

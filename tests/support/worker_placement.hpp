@@ -7,11 +7,16 @@
 // test can check that the placement it asked for is the one it got.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "support/broker_process.hpp"
+#include "support/wait.hpp"
 
 namespace petrel::test {
 
@@ -40,6 +45,12 @@ inline std::optional<unsigned> worker_in_log(std::string_view log, const std::st
         }
     }
     return std::nullopt;
+}
+
+// The broker homed `id` on `worker`, as its log says (waiting for the line to appear).
+inline void expect_on_worker(const BrokerProcess& broker, const std::string& id, unsigned worker) {
+    EXPECT_TRUE(eventually([&] { return worker_in_log(broker.log(), id) == worker; }))
+        << id << " is not on worker " << worker;
 }
 
 }  // namespace petrel::test

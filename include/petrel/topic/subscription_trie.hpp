@@ -91,26 +91,13 @@ class SubscriptionTrie {
         };
         std::vector<Step> path;
         path.reserve(level_count(plain) + 1);
-        Node* node = &root_for(plain);
-        path.push_back({node, {}});
-        std::unique_ptr<Subscriptions>* slot = nullptr;
-        LevelCursor levels(plain);
-        while (!levels.done()) {
-            const auto level = levels.next();
-            if (level == "#") {
-                slot = &node->multi_level;
-                break;
-            }
-            node = level == "+" ? node->single_level.get() : node->children.find(level);
-            if (node == nullptr) {
-                return false;
-            }
-            path.push_back({node, level});
-        }
-        if (slot == nullptr) {
-            slot = &node->exact;
-        }
-        if (!*slot) {
+        Node* root = &root_for(plain);
+        path.push_back({root, {}});
+        std::unique_ptr<Subscriptions>* slot =
+            find_slot(root, plain, [&](Node* node, std::string_view level) {
+                path.push_back({node, level});
+            });
+        if (slot == nullptr || !*slot) {
             return false;
         }
         const bool removed = shared ? remove_shared(**slot, shared->group, subscriber)
@@ -133,24 +120,9 @@ class SubscriptionTrie {
         if (!shared) {
             return nullptr;
         }
-        const Node* node = starts_with_dollar(shared->filter) ? &dollar_root_ : &root_;
-        const std::unique_ptr<Subscriptions>* slot = nullptr;
-        LevelCursor levels(shared->filter);
-        while (!levels.done()) {
-            const auto level = levels.next();
-            if (level == "#") {
-                slot = &node->multi_level;
-                break;
-            }
-            node = level == "+" ? node->single_level.get() : node->children.find(level);
-            if (node == nullptr) {
-                return nullptr;
-            }
-        }
-        if (slot == nullptr) {
-            slot = &node->exact;
-        }
-        if (!*slot || !(*slot)->shared) {
+        const Node* root = starts_with_dollar(shared->filter) ? &dollar_root_ : &root_;
+        const auto* slot = find_slot(root, shared->filter, [](const Node*, std::string_view) {});
+        if (slot == nullptr || !*slot || !(*slot)->shared) {
             return nullptr;
         }
         const auto group = (*slot)->shared->find(shared->group);
@@ -287,6 +259,27 @@ class SubscriptionTrie {
             node = &node->children.find_or_create(level);
         }
         return ensure(node->exact);
+    }
+
+    // Walks `plain_filter` down from `node` without creating anything: the slot of
+    // subscriptions where it ends (possibly empty), or null when its path does not exist.
+    // `on_node(node, level)` sees every node passed on the way (not the root).
+    template <class NodeT, class OnNode>
+    static auto find_slot(NodeT* node, std::string_view plain_filter, OnNode&& on_node)
+        -> decltype(&node->exact) {
+        LevelCursor levels(plain_filter);
+        while (!levels.done()) {
+            const auto level = levels.next();
+            if (level == "#") {
+                return &node->multi_level;  // validated: '#' is the last level
+            }
+            node = level == "+" ? node->single_level.get() : node->children.find(level);
+            if (node == nullptr) {
+                return nullptr;
+            }
+            on_node(node, level);
+        }
+        return &node->exact;
     }
 
     template <class T>
