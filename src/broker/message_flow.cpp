@@ -69,7 +69,7 @@ bool ClientConnection::publish_allowed(protocol::Publish& publish) {
             publish.qos == 2 && inbound.awaiting_release().contains(publish.packet_id);
         if (version_ == ProtocolVersion::V5 && !repeat &&
             unacknowledged_qos1_ + inbound.size() >= config.receive_maximum) {
-            // [MQTT-3.3.4-8] one more unacknowledged PUBLISH than our Receive Maximum.
+            // [MQTT-3.3.4-7] one more unacknowledged PUBLISH than our Receive Maximum.
             fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
                                  "more unacknowledged QoS 1/2 PUBLISHes than receive_maximum"});
             return false;

@@ -31,7 +31,7 @@ class InboundTopicAliases {
 };
 
 // Aliases the broker sets up towards the client, up to the client's Topic Alias Maximum
-// [MQTT-3.3.2-10]. New topics take free aliases; once all are taken they are reassigned in
+// [MQTT-3.3.2-11]. New topics take free aliases; once all are taken they are reassigned in
 // turn, which costs one PUBLISH with the full topic each time.
 class OutboundTopicAliases {
   public:

@@ -89,7 +89,7 @@ TEST(OutboundTopicAliases, ReassignedInTurnAndAlwaysConsistentForTheClient) {
         const auto use = aliases.use(topic);
         ASSERT_TRUE(use);
         ASSERT_GE(use->alias, 1);
-        ASSERT_LE(use->alias, 2);  // [MQTT-3.3.2-10] never above the client's maximum
+        ASSERT_LE(use->alias, 2);  // [MQTT-3.3.2-11] never above the client's maximum
         if (use->send_topic) {
             client[use->alias] = topic;
         }
