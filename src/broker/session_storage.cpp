@@ -2,6 +2,7 @@
 // offline queue back. Every write about a session comes from its home worker, staged
 // per event batch (StagedWrites), so the store sees a session's changes in order.
 #include <chrono>
+#include <optional>
 
 #include "client_connection.hpp"
 #include "worker.hpp"
@@ -109,23 +110,36 @@ void Worker::record_delivery(const SessionHandlePtr& target, const session::Deli
     // Sent: dispatch_outbound records it in flight. Dropped: nothing to keep.
 }
 
-void Worker::drop_expired(const SessionHandlePtr& session,
-                          std::vector<session::OutboundPacket>& packets) {
+void Worker::drop_unsendable(const SessionHandlePtr& session,
+                             std::vector<session::OutboundPacket>& packets) {
+    using Unsendable = session::OutboundFlow::Unsendable;
     std::int64_t now_ms = 0;  // read once, and only when some message can expire
     session::OutboundFlow& outbound = session->state.outbound();
     const bool persistent = session->persistent.load(std::memory_order_relaxed);
+    const std::uint32_t size_limit = session->client_maximum_packet_size;
     std::size_t kept = 0;
-    // Index loop: releasing an expired flight appends the packets that take its place.
+    // Index loop: releasing a flight appends the packets that take its place.
     for (std::size_t i = 0; i < packets.size(); ++i) {
         const session::OutboundPacket& packet = packets[i];
         const session::Message* message = packet.delivery.message.get();
-        // Only a delivery not yet started: once sent, a flight is completed [MQTT-3.3.2-5].
-        const bool can_expire = packet.kind == session::OutboundPacket::Kind::Publish &&
-                                !packet.dup && message != nullptr && message->expires_at_ms != 0;
-        if (can_expire && now_ms == 0) {
-            now_ms = wall_clock_ms();
+        std::optional<Unsendable> why;
+        if (packet.kind == session::OutboundPacket::Kind::Publish && message != nullptr) {
+            // Only a delivery not yet started expires: a flight is completed [MQTT-4.3.3-7].
+            if (!packet.dup && message->expires_at_ms != 0) {
+                now_ms = now_ms != 0 ? now_ms : wall_clock_ms();
+                if (message->expired(now_ms)) {
+                    why = Unsendable::Expired;
+                }
+            }
+            // Measured when queued; a client may reconnect with a smaller limit since.
+            if (!why && size_limit > 0 &&
+                ClientConnection::publish_size(packet.delivery, session->state.version) +
+                        (session->client_topic_aliases ? kTopicAliasBytes : 0) >
+                    size_limit) {
+                why = Unsendable::TooLarge;
+            }
         }
-        if (!can_expire || !message->expired(now_ms)) {
+        if (!why) {
             if (kept != i) {
                 packets[kept] = std::move(packets[i]);
             }
@@ -134,14 +148,20 @@ void Worker::drop_expired(const SessionHandlePtr& session,
         }
         const std::uint64_t seq = packet.delivery.seq;
         const protocol::PacketId packet_id = packet.packet_id;
-        if (persistent && seq != 0) {
-            staged_.batch().erase_queued(session->state.client_id(), seq);
-        }
+        const bool resend = packet.dup;
         if (packet_id == 0) {
-            outbound.count_expired();
+            *why == Unsendable::Expired ? outbound.count_expired() : outbound.count_too_large();
             continue;
         }
-        for (session::OutboundPacket& next : outbound.drop_unsent(packet_id)) {
+        if (persistent) {
+            // A resend is stored in flight; a new flight is still a queue entry.
+            if (resend) {
+                staged_.batch().erase_inflight(session->state.client_id(), packet_id);
+            } else if (seq != 0) {
+                staged_.batch().erase_queued(session->state.client_id(), seq);
+            }
+        }
+        for (session::OutboundPacket& next : outbound.drop_unsent(packet_id, *why)) {
             packets.push_back(std::move(next));
         }
     }
@@ -150,7 +170,7 @@ void Worker::drop_expired(const SessionHandlePtr& session,
 
 void Worker::dispatch_outbound(const SessionHandlePtr& session,
                                std::vector<session::OutboundPacket> packets, bool after_commit) {
-    drop_expired(session, packets);
+    drop_unsendable(session, packets);
     bool wait = after_commit;
     if (session->persistent.load(std::memory_order_relaxed)) {
         const std::string& client_id = session->state.client_id();

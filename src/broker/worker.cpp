@@ -435,10 +435,10 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
     // Stored already by the publishing worker (see publish()).
     const bool already_stored = delivery.seq != 0;
     session::OutboundFlow& outbound = target->state.outbound();
-    // A Topic Alias property is up to 4 bytes: counted whenever one may be added.
+    // A Topic Alias is counted whenever one may be added.
     if (target->client_maximum_packet_size > 0 &&
         ClientConnection::publish_size(delivery, target->state.version) +
-                (target->client_topic_aliases ? 4 : 0) >
+                (target->client_topic_aliases ? kTopicAliasBytes : 0) >
             target->client_maximum_packet_size) {
         outbound.count_too_large();
         log().debug("client '{}': message on '{}' exceeds its maximum packet size, dropped",

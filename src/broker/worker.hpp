@@ -30,6 +30,10 @@ class ClientConnection;
 // clock's time points mean nothing after a restart.
 std::int64_t wall_clock_ms();
 
+// The most a Topic Alias adds to a PUBLISH: the 3-byte property, plus a byte each when
+// the Property Length and the Remaining Length grow a digit.
+inline constexpr std::uint32_t kTopicAliasBytes = 5;
+
 // Worker 0 writes the broker's "alive at" time to the store this often (in 1 s ticks).
 inline constexpr unsigned kClockTicks = 5;
 
@@ -87,10 +91,11 @@ class Worker {
     // when `after_commit` — wait for the staged batch's commit; order is kept either way.
     void dispatch_outbound(const SessionHandlePtr& session,
                            std::vector<session::OutboundPacket> packets, bool after_commit = false);
-    // Takes out of `packets` the new flights whose message expired before they could be
-    // sent, releasing their place in the window (and their stored queue entry).
-    void drop_expired(const SessionHandlePtr& session,
-                      std::vector<session::OutboundPacket>& packets);
+    // Takes out of `packets` the PUBLISHes that must not be sent: new flights whose
+    // message expired, and any larger than the client's Maximum Packet Size. Their place in
+    // the window (and their store record) is released.
+    void drop_unsendable(const SessionHandlePtr& session,
+                         std::vector<session::OutboundPacket>& packets);
     // Records an acknowledged (PUBACK/PUBCOMP, or failed PUBREC) in-flight message as gone.
     void record_released(const SessionHandlePtr& session, protocol::PacketId packet_id);
     // Records that a QoS 2 message got its PUBREC: only the PUBREL remains.

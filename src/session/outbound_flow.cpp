@@ -146,7 +146,7 @@ std::vector<OutboundPacket> OutboundFlow::resume() {
     return out;
 }
 
-std::vector<OutboundPacket> OutboundFlow::drop_unsent(protocol::PacketId id) {
+std::vector<OutboundPacket> OutboundFlow::drop_unsent(protocol::PacketId id, Unsendable why) {
     std::vector<OutboundPacket> out;
     auto found = by_id_.find(id);
     if (found == by_id_.end()) {
@@ -155,7 +155,7 @@ std::vector<OutboundPacket> OutboundFlow::drop_unsent(protocol::PacketId id) {
     sent_inflight_ -= found->second->sent ? 1 : 0;
     inflight_.erase(found->second);
     by_id_.erase(found);
-    ++counters_.dropped_expired;
+    ++(why == Unsendable::Expired ? counters_.dropped_expired : counters_.dropped_too_large);
     fill_window(out);
     return out;
 }

@@ -77,6 +77,64 @@ TEST(Mqtt5PacketLimitsTest, DisconnectReasonStringOnlyWhenItFits) {
     }
 }
 
+TEST(Mqtt5PacketLimitsTest, PubackAndPubrecReasonStringOnlyWhenItFits) {
+    BrokerProcess broker("threads 2\n");
+    for (const std::uint32_t limit : {0U, 10U}) {
+        SCOPED_TRACE("client Maximum Packet Size " + std::to_string(limit));
+        RawClient client(broker.port(), ProtocolVersion::V5);
+        ASSERT_TRUE(client.connect(v5_connect(client, "ack-" + std::to_string(limit), limit)));
+        for (const Qos qos : {Qos{1}, Qos{2}}) {
+            protocol::Publish publish = make_publish("t", "\xC3\x28", qos, false, qos);
+            publish.properties.add_number(PropertyId::PayloadFormatIndicator, 1);  // not UTF-8
+            ASSERT_TRUE(client.send(publish));
+            auto packet = client.receive();
+            ASSERT_TRUE(packet);
+            const protocol::Properties* properties = nullptr;
+            if (auto* puback = std::get_if<protocol::Puback>(&*packet)) {
+                EXPECT_EQ(puback->reason, ReasonCode::PayloadFormatInvalid);
+                properties = &puback->properties;
+            } else if (auto* pubrec = std::get_if<protocol::Pubrec>(&*packet)) {
+                EXPECT_EQ(pubrec->reason, ReasonCode::PayloadFormatInvalid);
+                properties = &pubrec->properties;
+            }
+            ASSERT_NE(properties, nullptr) << describe(*packet);
+            // [MQTT-3.4.2-2], [MQTT-3.5.2-2]
+            EXPECT_EQ(properties->contains(PropertyId::ReasonString), limit == 0);
+        }
+    }
+}
+
+TEST(Mqtt5PacketLimitsTest, QueuedMessageTooLargeForTheReconnectedClientIsDropped) {
+    // Queued while the limit was large; the client comes back with a smaller one: the
+    // message is not sent [MQTT-3.1.2-25], the next one is.
+    BrokerProcess broker(kConfig);
+    const std::string id = client_id_on_worker("shrinking", 1, 2);
+    {
+        RawClient subscriber(broker.port(), ProtocolVersion::V5);
+        ASSERT_TRUE(subscriber.connect(v5_connect(subscriber, id, 0)));
+        protocol::Connect persistent = subscriber.connect_packet(id, false);
+        subscriber.disconnect();
+        RawClient again(broker.port(), ProtocolVersion::V5);
+        ASSERT_TRUE(again.connect(persistent));
+        ASSERT_TRUE(again.subscribe("shrink/#", 1));
+        again.close();
+    }
+    RawClient publisher(broker.port(), ProtocolVersion::V5);
+    ASSERT_TRUE(publisher.connect(client_id_on_worker("shrink-pub", 0, 2)));
+    ASSERT_TRUE(publisher.publish("shrink/big", std::string(500, 'b'), 1));
+    ASSERT_TRUE(publisher.publish("shrink/small", "s", 1));
+    RawClient subscriber(broker.port(), ProtocolVersion::V5);
+    protocol::Connect connect = subscriber.connect_packet(id, false);
+    connect.properties.add_number(PropertyId::MaximumPacketSize, 100);
+    auto connack = subscriber.connect(connect);
+    ASSERT_TRUE(connack);
+    EXPECT_TRUE(connack->session_present);
+    auto got = subscriber.receive_publish();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->topic, "shrink/small");
+    subscriber.expect_nothing();
+}
+
 TEST(Mqtt5PacketLimitsTest, PublishWithATopicAliasStaysWithinTheClientsLimit) {
     BrokerProcess broker(kConfig);
     const std::string subscriber_id = client_id_on_worker("alias-sub", 1, 2);
@@ -94,10 +152,10 @@ TEST(Mqtt5PacketLimitsTest, PublishWithATopicAliasStaysWithinTheClientsLimit) {
 
     // A QoS 0 PUBLISH to "sized/t" is 2 (header) + 2 + 7 (topic) + 1 (property length)
     // bytes plus the payload. Largest first: the first message on a topic carries the
-    // topic and the 3-byte Topic Alias the broker sets up, so one that fits exactly without
-    // the alias must not be sent with it.
+    // topic and the Topic Alias the broker sets up (3 bytes here, up to 5 in general), so
+    // one that fits without the alias must not be sent with it.
     const std::size_t base = 2 + 2 + 7 + 1;
-    for (std::size_t payload = kLimit - base; payload + 6 >= kLimit - base; --payload) {
+    for (std::size_t payload = kLimit - base; payload + 8 >= kLimit - base; --payload) {
         ASSERT_TRUE(publisher.publish("sized/t", std::string(payload, 'p'), 0));
     }
     ASSERT_TRUE(publisher.publish("sized/end", "end", 0));

@@ -117,9 +117,13 @@ class OutboundFlow {
     // most window() of them: the client's new Receive Maximum counts the resent ones too
     // [MQTT-3.3.4-9]; the others follow as acknowledgements free the window.
     std::vector<OutboundPacket> resume();
-    // A new flight whose message expired before it was sent [MQTT-3.3.2-5]: released
-    // without being sent, counted as dropped_expired. Returns the packets now due.
-    std::vector<OutboundPacket> drop_unsent(protocol::PacketId id);
+    // A flight that cannot be sent: its message expired before it was first sent
+    // [MQTT-3.3.2-5], or it is larger than the client's (new) Maximum Packet Size
+    // [MQTT-3.1.2-25]. Released as if acknowledged, counted as dropped_expired or
+    // dropped_too_large. Returns the packets now due.
+    enum class Unsendable : std::uint8_t { Expired, TooLarge };
+    std::vector<OutboundPacket> drop_unsent(protocol::PacketId id,
+                                            Unsendable why = Unsendable::Expired);
 
     // Takes out the deliveries that `wanted` picks among those queued in memory and the
     // QoS 1 ones in flight (a shared subscription's messages, when its member leaves), for
