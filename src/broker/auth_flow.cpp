@@ -6,7 +6,6 @@
 namespace petrel::broker {
 
 using protocol::PropertyId;
-using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
 namespace {
@@ -34,16 +33,27 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
     const auto method = connect.properties.text(PropertyId::AuthenticationMethod);
     const BrokerContext& context = worker_.context();
     if (!method) {
-        if (context.passwords && connect.username) {
-            // [MQTT-3.1.4-2] the server may check the credentials; a failed login costs the
-            // same whether the user exists or not (PasswordFile::verify_password).
-            if (!connect.password ||
-                !context.passwords->verify_password(*connect.username, *connect.password)) {
-                refuse_connect(ReasonCode::BadUserNameOrPassword, "bad user name or password");
-                return false;
-            }
+        if (!context.credentials || !connect.username) {
+            return true;
         }
-        return true;
+        if (!connect.password) {
+            refuse_connect(ReasonCode::BadUserNameOrPassword, "bad user name or password");
+            return false;
+        }
+        // [MQTT-3.1.4-2] checked on the checker's thread; reading stops until the answer,
+        // so that what the client sent after its CONNECT waits for the session.
+        std::string username = *connect.username;
+        std::string password = *connect.password;
+        pending_connect_ = std::move(accepted);
+        phase_ = Phase::CheckingCredentials;
+        std::weak_ptr<char> alive = alive_;
+        context.credentials->check(std::move(username), std::move(password), worker_.loop(),
+                                   [this, alive](CredentialChecker::Outcome outcome) {
+                                       if (alive.lock()) {
+                                           on_credentials_checked(outcome);
+                                       }
+                                   });
+        return false;
     }
     auth_exchange_ = context.authenticator ? context.authenticator->begin(*method) : nullptr;
     if (!auth_exchange_) {
@@ -56,6 +66,31 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
     phase_ = Phase::Authenticating;
     on_connect_auth_step(auth_exchange_->start(data));
     return false;
+}
+
+void ClientConnection::on_credentials_checked(CredentialChecker::Outcome outcome) {
+    if (phase_ != Phase::CheckingCredentials) {
+        return;  // closed meanwhile (connect timeout, hang-up)
+    }
+    if (outcome != CredentialChecker::Outcome::Accepted) {
+        // A failed login costs the same whether the user exists or not (verify_password).
+        const bool busy = outcome == CredentialChecker::Outcome::Busy;
+        refuse_connect(
+            busy ? ReasonCode::ServerBusy : ReasonCode::BadUserNameOrPassword,
+            busy ? "too many logins waiting for a password check" : "bad user name or password");
+        return;
+    }
+    AcceptedConnect accepted = std::move(*pending_connect_);
+    pending_connect_.reset();
+    phase_ = Phase::AwaitingConnect;
+    route_connect(std::move(accepted));
+    if (pending_handover_) {
+        PendingHandover handover = std::move(*pending_handover_);
+        pending_handover_.reset();
+        hand_over(std::move(handover));
+        return;
+    }
+    stream_->resume_reading();  // what came after the CONNECT
 }
 
 void ClientConnection::on_connect_auth_step(auth::AuthStep step) {

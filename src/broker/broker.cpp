@@ -48,8 +48,14 @@ Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
         context_->passwords = std::make_shared<const auth::PasswordFile>(
             auth::PasswordFile::load(config_.password_file));
         context_->authenticator = std::make_unique<auth::ScramAuthenticator>(context_->passwords);
+        context_->credentials = std::make_unique<CredentialChecker>(context_->passwords);
         log_->info("password file {}: {} users", config_.password_file,
                    context_->passwords->size());
+    }
+    if (!config_.allow_anonymous && !context_->allow_anonymous) {
+        log_->warn(
+            "anonymous clients are refused: a listener is not on loopback "
+            "(allow_anonymous true allows them)");
     }
     const unsigned threads = config_.effective_threads();
     for (unsigned i = 0; i < threads; ++i) {
@@ -62,6 +68,8 @@ Broker::~Broker() {
     stop();
     // The store next: committing what is left may post replies to the workers' loops.
     context_->store.reset();
+    // The password checker's thread posts to the workers' loops: gone before they are.
+    context_->credentials.reset();
     // Then the workers: their connections and sessions refer to the router.
     context_->workers.clear();
 }

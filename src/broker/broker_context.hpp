@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "credential_checker.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/password_file.hpp"
 #include "petrel/broker/config.hpp"
@@ -26,6 +27,7 @@ struct BrokerContext {
                   std::unique_ptr<store::Store> store_in)
         : config(config_in),
           log(log_in),
+          allow_anonymous(config_in.effective_allow_anonymous()),
           router(config_in.shared_subscription_strategy),
           store(std::move(store_in)),
           store_health(log_in) {}
@@ -36,11 +38,13 @@ struct BrokerContext {
 
     const Config& config;
     spdlog::logger& log;
+    const bool allow_anonymous;  // Config::effective_allow_anonymous, decided once
     Router router;
     // Enhanced authentication (4.12) and CONNECT passwords, from password_file; null when
     // none is configured.
     std::shared_ptr<const auth::PasswordFile> passwords;
     std::unique_ptr<auth::Authenticator> authenticator;
+    std::unique_ptr<CredentialChecker> credentials;  // with `passwords`
     // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
     // not their event loops: its completion callbacks post to them.
     std::unique_ptr<store::Store> store;

@@ -82,7 +82,7 @@ void ClientConnection::on_data(std::string& input) {
             break;
         }
         dispatch(std::move(decoded).value());
-        if (pending_handover_) {
+        if (pending_handover_ || phase_ == Phase::CheckingCredentials) {
             break;
         }
     }
@@ -91,6 +91,10 @@ void ClientConnection::on_data(std::string& input) {
         return;
     }
     input.erase(0, consumed);
+    if (phase_ == Phase::CheckingCredentials) {
+        stream_->pause_reading();  // resumed by on_credentials_checked
+        return;
+    }
     if (pending_handover_) {
         PendingHandover handover = std::move(*pending_handover_);
         pending_handover_.reset();
@@ -318,7 +322,8 @@ void ClientConnection::tick(Clock::time_point now) {
         }
         return;
     }
-    if (phase_ == Phase::AwaitingConnect || phase_ == Phase::Authenticating) {
+    if (phase_ == Phase::AwaitingConnect || phase_ == Phase::Authenticating ||
+        phase_ == Phase::CheckingCredentials) {
         const auto timeout = std::chrono::seconds(worker_.context().config.connect_timeout_seconds);
         if (now - opened_at_ > timeout) {
             worker_.log().info("{}: no CONNECT within {} s, closing", describe(), timeout.count());

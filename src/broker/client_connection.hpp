@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commit_waiter.hpp"
+#include "credential_checker.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
@@ -61,7 +62,7 @@ class ClientConnection {
     const SessionHandlePtr& session() const { return session_; }
 
   private:
-    enum class Phase { AwaitingConnect, Authenticating, Connected, Closed };
+    enum class Phase { AwaitingConnect, Authenticating, CheckingCredentials, Connected, Closed };
 
     void on_data(std::string& input);
     void on_stream_closed(std::error_code error);
@@ -78,6 +79,7 @@ class ClientConnection {
     // on at once; false when it was refused or an AUTH exchange has begun.
     bool start_authentication(AcceptedConnect& accepted);
     void on_connect_auth_step(auth::AuthStep step);
+    void on_credentials_checked(CredentialChecker::Outcome outcome);
     void on_reauth_step(auth::AuthStep step);
     void handle_auth(const protocol::Auth& packet);
     void hand_over(PendingHandover handover);

@@ -1,5 +1,6 @@
 #include "petrel/broker/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -242,6 +243,24 @@ std::vector<ListenerConfig> Config::effective_listeners() const {
         return listeners;
     }
     return {ListenerConfig{1883, "127.0.0.1"}};
+}
+
+namespace {
+
+bool is_loopback_address(const std::string& address) {
+    return address.starts_with("127.") || address == "::1" || address == "localhost";
+}
+
+}  // namespace
+
+bool Config::effective_allow_anonymous() const {
+    if (allow_anonymous) {
+        return *allow_anonymous;
+    }
+    const std::vector<ListenerConfig> open = effective_listeners();
+    return std::all_of(open.begin(), open.end(), [](const ListenerConfig& listener) {
+        return is_loopback_address(listener.bind_address);
+    });
 }
 
 unsigned Config::effective_threads() const {

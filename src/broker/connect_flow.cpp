@@ -64,7 +64,7 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     client_maximum_packet_size_ =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
-    if (!config.allow_anonymous && !connect.username) {
+    if (!connect.username && !worker_.context().allow_anonymous) {
         refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
         return;
     }

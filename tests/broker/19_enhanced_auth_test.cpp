@@ -406,6 +406,32 @@ TEST_P(PasswordLoginTest, NoUsernameIsAcceptedWhenAnonymousAllowed) {
     EXPECT_EQ(anonymous.connect(broker_.port()), 0);
 }
 
+// The password is checked off the event loop; what the client sent right after its CONNECT
+// waits for the answer and is then processed in order, as if it had come afterwards.
+TEST_P(PasswordLoginTest, PacketsPipelinedAfterConnectWaitForThePasswordCheck) {
+    RawClient client(broker_.port(), GetParam());
+    protocol::Connect connect = client.connect_packet(own_id("login-pipelined"));
+    connect.username = kUser;
+    connect.password = kPassword;
+    protocol::Subscribe subscribe;
+    subscribe.packet_id = 1;
+    subscribe.subscriptions.push_back({"pipelined/t", {1}});
+    std::string bytes;
+    protocol::encode(connect, GetParam(), bytes);
+    protocol::encode(subscribe, GetParam(), bytes);
+    protocol::encode(make_publish("pipelined/t", "to myself", 1, false, 2), GetParam(), bytes);
+    client.set_version(GetParam());
+    ASSERT_TRUE(client.send_raw(bytes));
+    auto connack = client.expect<protocol::Connack>();
+    ASSERT_TRUE(connack);
+    EXPECT_EQ(connack->reason, ReasonCode::Success);
+    ASSERT_TRUE(client.wait_for<protocol::Suback>());
+    ASSERT_TRUE(client.wait_for<protocol::Puback>());
+    auto own = client.receive_publish();
+    ASSERT_TRUE(own);
+    EXPECT_EQ(payload_of(*own), "to myself");
+}
+
 INSTANTIATE_TEST_SUITE_P(Versions, PasswordLoginTest, both_versions(), VersionParamName{});
 
 }  // namespace

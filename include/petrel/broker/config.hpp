@@ -43,7 +43,9 @@ struct ServerRedirect {
 
 struct Config {
     std::vector<ListenerConfig> listeners;  // empty: one listener on 127.0.0.1:1883
-    bool allow_anonymous = true;
+    // Unset: anonymous clients are allowed only when every listener is on loopback, so a
+    // broker opened to the network does not start open by default.
+    std::optional<bool> allow_anonymous;
     std::uint32_t max_packet_size = 0;  // 0: the protocol maximum (268,435,460 bytes)
     unsigned threads = 0;               // 0: one per core
     LogLevel log_level = LogLevel::Info;
@@ -91,6 +93,7 @@ struct Config {
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;
+    bool effective_allow_anonymous() const;
     unsigned effective_threads() const;
 };
 

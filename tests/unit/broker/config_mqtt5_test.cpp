@@ -46,6 +46,18 @@ TEST(ConfigMqtt5, EveryKeyIsRead) {
     EXPECT_EQ(config.password_file, "/tmp/users");
 }
 
+TEST(ConfigAnonymous, AllowedByDefaultOnlyWhenEveryListenerIsOnLoopback) {
+    EXPECT_TRUE(parse_config("", "t").effective_allow_anonymous());  // 127.0.0.1:1883
+    EXPECT_TRUE(parse_config("listener 1883 127.0.0.1\nlistener 1884 ::1\n", "t")
+                    .effective_allow_anonymous());
+    EXPECT_FALSE(parse_config("listener 1883\n", "t").effective_allow_anonymous());  // 0.0.0.0
+    EXPECT_FALSE(parse_config("listener 1883 127.0.0.1\nlistener 1884 192.0.2.1\n", "t")
+                     .effective_allow_anonymous());
+    EXPECT_TRUE(
+        parse_config("listener 1883\nallow_anonymous true\n", "t").effective_allow_anonymous());
+    EXPECT_FALSE(parse_config("allow_anonymous false\n", "t").effective_allow_anonymous());
+}
+
 void expect_error(const std::string& text, const std::string& expected) {
     try {
         parse_config(text, "test.conf");
