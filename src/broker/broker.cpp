@@ -52,6 +52,11 @@ Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
         log_->info("password file {}: {} users", config_.password_file,
                    context_->passwords->size());
     }
+    if (!config_.acl_file.empty()) {
+        // A bad file stops start-up: its error names the file and line.
+        context_->acl = std::make_unique<const auth::Acl>(auth::Acl::load(config_.acl_file));
+        log_->info("acl file {}: {} rules", config_.acl_file, context_->acl->rule_count());
+    }
     if (!config_.allow_anonymous && !context_->allow_anonymous) {
         log_->warn(
             "anonymous clients are refused: a listener is not on loopback "

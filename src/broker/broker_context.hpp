@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "credential_checker.hpp"
+#include "petrel/auth/acl.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/password_file.hpp"
 #include "petrel/broker/config.hpp"
@@ -45,6 +46,9 @@ struct BrokerContext {
     std::shared_ptr<const auth::PasswordFile> passwords;
     std::unique_ptr<auth::Authenticator> authenticator;
     std::unique_ptr<CredentialChecker> credentials;  // with `passwords`
+    // From acl_file; null when none is configured (everything allowed).
+    std::unique_ptr<const auth::Acl> acl;
+    std::atomic<std::uint64_t> denied_publishes{0};  // dropped by the ACL, for metrics
     // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
     // not their event loops: its completion callbacks post to them.
     std::unique_ptr<store::Store> store;

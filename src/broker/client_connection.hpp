@@ -105,6 +105,9 @@ class ClientConnection {
     // reason string, when the client allows them), 3.1.1 closed without acknowledgement.
     void refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
                         protocol::ReasonCode reason, const std::string& why);
+    // A PUBLISH the ACL forbids: dropped; v5 QoS 1/2 get 0x87, 3.1.1 a normal acknowledgement.
+    void refuse_unauthorized_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                                     const std::string& topic);
     // Checks of a PUBLISH from the client that end the connection; true when it may go on.
     bool publish_allowed(protocol::Publish& publish);
     // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.

@@ -214,6 +214,7 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
               c.server_redirect = redirect;
           }}},
         {"password_file", {1, 1, [](Config& c, const auto& a) { c.password_file = a[0]; }}},
+        {"acl_file", {1, 1, [](Config& c, const auto& a) { c.acl_file = a[0]; }}},
         {"connect_timeout",
          {1, 1,
           [](Config& c, const auto& a) {

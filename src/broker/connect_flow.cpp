@@ -167,6 +167,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     }
     auto [session, present] = worker_.attach_session(*this, connect);
     session_ = session;
+    session_->username.store(
+        connect.username ? std::make_shared<const std::string>(*connect.username) : nullptr);
     phase_ = Phase::Connected;
     last_received_ = Clock::now();
 

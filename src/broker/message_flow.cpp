@@ -88,6 +88,10 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (qos == 1) {
         ++unacknowledged_qos1_;
     }
+    if (!worker_.may_publish(*session_, publish.topic)) {
+        refuse_unauthorized_publish(qos, packet_id, publish.topic);
+        return;
+    }
     if (publish.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
         !protocol::is_valid_utf8(*publish.payload)) {
         // 3.3.2.3.2: the payload says it is UTF-8 and is not: refused, not forwarded.
@@ -156,6 +160,28 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
         worker_.staged().hold(token);
     }
     worker_.publish(message, token);
+}
+
+void ClientConnection::refuse_unauthorized_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                                                   const std::string& topic) {
+    ++worker_.context().denied_publishes;
+    worker_.log().info("{}: PUBLISH to '{}' not authorized by the ACL, dropped", describe(), topic);
+    if (qos == 0) {
+        return;
+    }
+    if (version_ == ProtocolVersion::V5) {
+        gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
+            refuse_publish(qos, packet_id, ReasonCode::NotAuthorized, "not authorized");
+        });
+        return;
+    }
+    // 3.1.1 cannot say no: acknowledge as usual and drop it (3.1.1 section 3.3.5).
+    if (qos == 2) {
+        session_->state.inbound_qos2().on_publish(packet_id);  // so its PUBREL completes
+    }
+    gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
+        acknowledge_publish(qos, packet_id, store::CommitResult{true, false, {}});
+    });
 }
 
 void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
@@ -286,6 +312,9 @@ std::optional<ReasonCode> ClientConnection::subscription_refusal(
         filter.find_first_of("+#") != std::string::npos) {
         return ReasonCode::WildcardSubscriptionsNotSupported;
     }
+    if (!worker_.may_subscribe(*session_, filter)) {
+        return ReasonCode::NotAuthorized;
+    }
     const auto& subscriptions = session_->state.subscriptions;
     if (config.max_subscriptions_per_client > 0 &&
         subscriptions.size() >= config.max_subscriptions_per_client &&
@@ -342,8 +371,8 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
               is_new));
         if (send_retained) {
             for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
-                if (message->expired(now_ms)) {
-                    continue;  // [MQTT-3.3.2-5]
+                if (message->expired(now_ms) || !worker_.may_receive(*session_, message->topic)) {
+                    continue;  // [MQTT-3.3.2-5]; the ACL may forbid some topics the filter matches
                 }
                 session::Delivery delivery;
                 delivery.qos = std::min(message->qos, options.qos);

@@ -50,6 +50,10 @@ struct SessionHandle {
     // Home-worker only. A read of spilled queue entries is scheduled.
     bool refill_scheduled = false;
 
+    // Written by the home worker at attach, read by any publishing worker for the ACL: the
+    // user name of the latest connection (null: anonymous).
+    std::atomic<std::shared_ptr<const std::string>> username;
+
     // Written by the home worker, read by any router: a connection is attached. A shared
     // subscription prefers members that are online.
     std::atomic<bool> online{false};

@@ -157,6 +157,40 @@ void Worker::tick() {
     }
 }
 
+namespace {
+
+template <class Check>
+bool acl_allows(const auth::Acl* acl, const SessionHandle& session, Check check) {
+    if (acl == nullptr) {
+        return true;
+    }
+    const std::shared_ptr<const std::string> username = session.username.load();
+    const auth::Principal principal{
+        session.state.client_id(),
+        username ? std::optional<std::string_view>(*username) : std::nullopt};
+    return check(*acl, principal);
+}
+
+}  // namespace
+
+bool Worker::may_publish(const SessionHandle& session, std::string_view topic) const {
+    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+        return acl.can_publish(who, topic);
+    });
+}
+
+bool Worker::may_receive(const SessionHandle& session, std::string_view topic) const {
+    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+        return acl.can_receive(who, topic);
+    });
+}
+
+bool Worker::may_subscribe(const SessionHandle& session, std::string_view filter) const {
+    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+        return acl.can_subscribe(who, filter);
+    });
+}
+
 unsigned Worker::home_worker_for(const std::string& client_id) const {
     return static_cast<unsigned>(std::hash<std::string>{}(client_id) % context_.workers.size());
 }
@@ -272,6 +306,11 @@ void Worker::publish_will(const SessionHandlePtr& session) {
         return;
     }
     const protocol::Will& will = *session->state.will;
+    if (!may_publish(*session, will.topic)) {
+        log().info("will of '{}' to '{}' not published: not authorized by the ACL",
+                   session->state.client_id(), will.topic);
+        return;
+    }
     log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
     publish(will_message(will, session->state.client_id(), context_.next_message_id()));
 }
@@ -314,6 +353,12 @@ void Worker::discard_session(const SessionHandlePtr& session) {
 void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
     routed_.clear();
     context_.router.match(message, routed_);
+    if (context_.acl) {
+        // An allowed subscription may still match a topic the subscriber may not read.
+        std::erase_if(routed_, [&](const RoutedDelivery& routed) {
+            return !may_receive(*routed.target, message->topic);
+        });
+    }
     // The queue entries first, then the retained update: store_retained() submits the
     // batch, so both land in the commit that holds the publisher's QoS 2 state (see
     // stage_routed). Were the retained update submitted first, a crash between the two

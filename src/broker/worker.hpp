@@ -120,6 +120,11 @@ class Worker {
     // Removes a session and its subscriptions.
     void discard_session(const SessionHandlePtr& session);
 
+    // The access control list's verdict for `session` (thread-safe; true without an ACL).
+    bool may_publish(const SessionHandle& session, std::string_view topic) const;
+    bool may_receive(const SessionHandle& session, std::string_view topic) const;
+    bool may_subscribe(const SessionHandle& session, std::string_view filter) const;
+
     unsigned home_worker_for(const std::string& client_id) const;
     std::string assign_client_id();
 

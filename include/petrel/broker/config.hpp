@@ -90,6 +90,8 @@ struct Config {
     std::optional<ServerRedirect> server_redirect;
     // Users for SCRAM-SHA-256 enhanced authentication ("" : no password file).
     std::string password_file;
+    // Mosquitto-style access control list ("": every client may use every topic).
+    std::string acl_file;
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;
