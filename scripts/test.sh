@@ -4,8 +4,9 @@
 #             compiling) and the whole ctest suite;
 #   asan      build in build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer,
 #             the same ctest suite with LeakSanitizer on;
-#   fuzz      the libFuzzer decoder target built with clang in build-fuzz/, run for 60 s
-#             on a scratch copy of tests/fuzz/corpus/decoder/.
+#   fuzz      the libFuzzer targets built with clang in build-fuzz/ — the packet decoder
+#             and the session's outgoing QoS state machine — each run for 60 s on a
+#             scratch copy of its seeds in tests/fuzz/corpus/<name>/.
 # Every step runs even if an earlier one failed (a test step is skipped only when its own
 # build failed); the summary at the end lists each step, its time and the test counts.
 # Exit status is non-zero if any step failed.
@@ -122,15 +123,15 @@ step_fuzz_build() {
         -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
         -DPETREL_BUILD_FUZZERS=ON -DPETREL_BUILD_TESTS=OFF \
         -DPETREL_BUILD_EXAMPLES=OFF -DPETREL_BUILD_BENCHMARKS=OFF
-    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder
+    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow
 }
 
-step_fuzz_run() {
-    local seeds=tests/fuzz/corpus/decoder corpus=$scratch/corpus-decoder
-    local artifacts=build-fuzz/fuzz-artifacts log=$scratch/fuzz-output.txt rc=0
-    local detect_leaks=1
+# run_fuzzer NAME SEEDS SECONDS: one libFuzzer target on a scratch copy of its seeds.
+run_fuzzer() {
+    local name=$1 seeds=$2 seconds=$3
+    local corpus=$scratch/corpus-$name artifacts=build-fuzz/fuzz-artifacts
+    local log=$scratch/fuzz-$name.txt rc=0 detect_leaks=1
     if ! $lsan_ok; then
-        without_lsan fuzz-run || return 1
         detect_leaks=0
     fi
     mkdir -p "$corpus" "$artifacts"
@@ -139,26 +140,36 @@ step_fuzz_run() {
     else
         echo "test.sh: warning: no seed corpus at $seeds, fuzzing from nothing"
     fi
-    echo "fuzz_decoder: ${fuzz_seconds}s on $(find "$corpus" -type f | wc -l) seed files" \
+    echo "$name: ${seconds}s on $(find "$corpus" -type f | wc -l) seed files" \
          "(crashes go to $artifacts/)"
     # The seed copy is scratch because libFuzzer adds what it finds to its first corpus
-    # directory. -timeout catches a decoder that hangs on some input.
+    # directory. -timeout catches a target that hangs on some input.
     # -detect_leaks is libFuzzer's check after each input, ASAN_OPTIONS the one at exit.
     ASAN_OPTIONS="detect_leaks=$detect_leaks" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-        build-fuzz/tests/fuzz/fuzz_decoder -max_total_time="$fuzz_seconds" -timeout=10 \
+        "build-fuzz/tests/fuzz/$name" -max_total_time="$seconds" -timeout=10 \
         -detect_leaks="$detect_leaks" -print_final_stats=1 -artifact_prefix="$artifacts/" \
         "$corpus" >"$log" 2>&1 || rc=$?
     if [[ $rc -ne 0 ]]; then
         tail -n 60 "$log"
-        echo "fuzz_decoder exited with status $rc"
-        echo "crash: see $artifacts/" >>"$scratch/fuzz-run.note"
+        echo "$name exited with status $rc"
+        echo "$name crash: see $artifacts/" >>"$scratch/fuzz-run.note"
         return "$rc"
     fi
     grep -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs|stat::)' "$log" || true
     local execs
     execs=$(sed -nE 's/^stat::number_of_executed_units:[[:space:]]*([0-9]+).*/\1/p' "$log")
-    echo "${execs:-?} inputs, no crash" >>"$scratch/fuzz-run.note"
+    echo "$name ${execs:-?} inputs, no crash" >>"$scratch/fuzz-run.note"
+}
+
+step_fuzz_run() {
+    if ! $lsan_ok; then
+        without_lsan fuzz-run || return 1
+    fi
+    local rc=0
+    run_fuzzer fuzz_decoder tests/fuzz/corpus/decoder "$fuzz_seconds" || rc=$?
+    run_fuzzer fuzz_outbound_flow tests/fuzz/corpus/outbound_flow "$fuzz_seconds" || rc=$?
+    return "$rc"
 }
 
 # ------------------------------------------------------------------------ machinery --

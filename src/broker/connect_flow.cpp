@@ -64,7 +64,22 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     client_maximum_packet_size_ =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
-    if (!connect.username && !worker_.context().allow_anonymous) {
+    if (stream_->tls_identity_is_username()) {
+        // use_identity_as_username: the verified client certificate names the client, and
+        // is its proof; the user name and password it sent are ignored, as in Mosquitto.
+        std::optional<std::string> name = stream_->tls_peer_common_name();
+        if (!name) {
+            refuse_connect(ReasonCode::NotAuthorized, "no client certificate CN for the user name");
+            return;
+        }
+        worker_.log().info("{}: user name '{}' from the TLS client certificate", describe(), *name);
+        connect.username = std::move(*name);
+        connect.password.reset();
+        identity_from_certificate_ = true;
+    }
+    // A client that authenticates with an AUTH exchange (4.12) names itself there.
+    if (!connect.username && !connect.properties.contains(PropertyId::AuthenticationMethod) &&
+        !worker_.context().allow_anonymous) {
         refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
         return;
     }
@@ -148,9 +163,11 @@ void ClientConnection::add_capabilities(protocol::Properties& properties, const 
 
 void ClientConnection::hand_over(PendingHandover handover) {
     std::string unread;
-    const int fd = stream_->release(unread);
+    net::TlsSessionPtr tls;
+    const int fd = stream_->release(unread, tls);
     phase_ = Phase::Closed;
-    worker_.hand_over(fd, peer_, std::move(unread), std::move(handover.connect), handover.home);
+    worker_.hand_over(fd, peer_, std::move(unread), std::move(handover.connect), handover.home,
+                      std::move(tls));
     worker_.retire(this);
 }
 
