@@ -1,5 +1,6 @@
 // petrel: the broker's command line. Parses arguments and the config file, starts the
-// broker, and waits for SIGINT/SIGTERM. Start-up errors are printed as one line, exit 1.
+// broker, and waits for SIGINT/SIGTERM (SIGHUP reloads the TLS certificates and keys).
+// Start-up errors are printed as one line, exit 1.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -36,13 +37,14 @@ spdlog::level::level_enum to_spdlog(petrel::broker::LogLevel level) {
     return spdlog::level::info;
 }
 
-// Blocks the stop signals in every thread (workers inherit the mask) so that the main
-// thread alone receives them, with sigwait.
+// Blocks the stop signals and SIGHUP in every thread (workers inherit the mask) so that
+// the main thread alone receives them, with sigwait.
 sigset_t block_stop_signals() {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
     return signals;
@@ -141,7 +143,7 @@ int main(int argc, char** argv) {
             config = petrel::broker::load_config_file(*config_path);
         }
         if (port) {
-            config.listeners = {petrel::broker::ListenerConfig{*port, "127.0.0.1"}};
+            config.listeners = {petrel::broker::ListenerConfig{*port, "127.0.0.1", std::nullopt}};
         }
         log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
         log->flush_on(spdlog::level::trace);
@@ -152,7 +154,10 @@ int main(int argc, char** argv) {
         report_store_faults(false);
         broker.start();
         int received = 0;
-        sigwait(&stop_signals, &received);
+        while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP) {
+            log->info("received SIGHUP, reloading TLS certificates");
+            broker.reload_tls();
+        }
         log->info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
         broker.stop();
     } catch (const petrel::broker::ConfigError& error) {

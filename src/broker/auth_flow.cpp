@@ -33,7 +33,7 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
     const auto method = connect.properties.text(PropertyId::AuthenticationMethod);
     const BrokerContext& context = worker_.context();
     if (!method) {
-        if (!context.credentials || !connect.username) {
+        if (!context.credentials || !connect.username || identity_from_certificate_) {
             return true;
         }
         if (!connect.password) {

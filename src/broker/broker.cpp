@@ -5,6 +5,7 @@
 #include "broker_context.hpp"
 #include "petrel/auth/scram.hpp"
 #include "petrel/net/listener.hpp"
+#include "petrel/net/tls_context.hpp"
 #include "petrel/store/lmdb_store.hpp"
 #include "petrel/store/memory_store.hpp"
 #include "recovery.hpp"
@@ -81,7 +82,13 @@ Broker::~Broker() {
 
 void Broker::start() {
     for (const ListenerConfig& listener : config_.effective_listeners()) {
+        // A bad certificate or key stops start-up; the error names the file.
+        std::shared_ptr<net::TlsContext> tls;
+        if (listener.tls) {
+            tls = std::make_shared<net::TlsContext>(*listener.tls);
+        }
         listeners_->open.emplace_back(listener.bind_address, listener.port);
+        listeners_->open.back().set_tls(std::move(tls));
     }
     for (net::Listener& listener : listeners_->open) {
         for (auto& worker : context_->workers) {
@@ -103,8 +110,8 @@ void Broker::start() {
     running_ = true;
     for (const net::Listener& listener : listeners_->open) {
         const bool v6 = listener.address().find(':') != std::string::npos;
-        log_->info("listening on {}{}{}:{}", v6 ? "[" : "", listener.address(), v6 ? "]" : "",
-                   listener.port());
+        log_->info("listening on {}{}{}:{}{}", v6 ? "[" : "", listener.address(), v6 ? "]" : "",
+                   listener.port(), listener.tls() != nullptr ? " (TLS)" : "");
     }
     log_->info("petrel {} running with {} worker threads", PETREL_VERSION,
                context_->workers.size());
@@ -123,6 +130,21 @@ void Broker::stop() {
     }
     context_->store->flush();
     log_->info("stopped");
+}
+
+void Broker::reload_tls() {
+    for (const net::Listener& listener : listeners_->open) {
+        if (listener.tls() == nullptr) {
+            continue;
+        }
+        try {
+            listener.tls()->reload();
+            log_->info("TLS listener {}: certificate, key and CA reloaded", listener.port());
+        } catch (const std::exception& error) {
+            log_->error("TLS listener {}: reload failed, keeping the current certificate: {}",
+                        listener.port(), error.what());
+        }
+    }
 }
 
 std::vector<std::uint16_t> Broker::listening_ports() const {

@@ -9,13 +9,14 @@ namespace petrel::broker {
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
-ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread)
+ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
+                                   net::TlsSessionPtr tls)
     : worker_(worker), peer_(peer), last_received_(Clock::now()), opened_at_(Clock::now()) {
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
         net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
                                [this](std::error_code error) { on_stream_closed(error); }},
-        std::move(unread));
+        std::move(unread), std::move(tls));
 }
 
 ClientConnection::~ClientConnection() = default;
@@ -376,7 +377,9 @@ void ClientConnection::on_stream_closed(std::error_code error) {
         worker_.retire(this);
         return;
     }
-    if (error) {
+    if (!stream_->tls_error().empty()) {
+        worker_.log().info("{}: {}", describe(), stream_->tls_error());
+    } else if (error) {
         worker_.log().info("{}: connection lost: {}", describe(), error.message());
     } else {
         worker_.log().debug("{}: closed by the client", describe());

@@ -26,7 +26,9 @@ class ClientConnection {
   public:
     using Clock = std::chrono::steady_clock;
 
-    ClientConnection(Worker& worker, int fd, std::string peer, std::string unread);
+    // `tls`: the socket's TLS session (null on a plain TCP listener).
+    ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
+                     net::TlsSessionPtr tls);
     ~ClientConnection();
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
@@ -124,6 +126,7 @@ class ClientConnection {
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;
+    bool identity_from_certificate_ = false;  // use_identity_as_username: no password check
     protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
     SessionHandlePtr session_;
     std::uint16_t keep_alive_seconds_ = 0;

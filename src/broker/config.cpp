@@ -56,6 +56,63 @@ struct Keyword {
     Setter apply;
 };
 
+// Listener-scoped TLS keywords set the TLS settings of the last `listener` line; the
+// parser makes sure there is one.
+using TlsSetter = std::function<void(net::TlsSettings&, const std::string& value)>;
+
+Keyword tls_keyword(TlsSetter set) {
+    return {1, 1, [set = std::move(set)](Config& c, const auto& a) {
+                ListenerConfig& listener = c.listeners.back();
+                if (!listener.tls) {
+                    listener.tls.emplace();
+                }
+                set(*listener.tls, a[0]);
+            }};
+}
+
+const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
+    static const std::map<std::string, Keyword, std::less<>> table = {
+        {"certfile", tls_keyword([](auto& t, const auto& v) { t.certfile = v; })},
+        {"keyfile", tls_keyword([](auto& t, const auto& v) { t.keyfile = v; })},
+        {"cafile", tls_keyword([](auto& t, const auto& v) { t.cafile = v; })},
+        {"capath", tls_keyword([](auto& t, const auto& v) { t.capath = v; })},
+        {"ciphers", tls_keyword([](auto& t, const auto& v) { t.ciphers = v; })},
+        // Mosquitto's name, and OpenSSL's.
+        {"ciphers_tls1.3", tls_keyword([](auto& t, const auto& v) { t.ciphersuites = v; })},
+        {"ciphersuites", tls_keyword([](auto& t, const auto& v) { t.ciphersuites = v; })},
+        {"tls_version", tls_keyword([](auto& t, const auto& v) {
+             if (v == "tlsv1.2") {
+                 t.min_version = net::TlsVersion::Tls12;
+             } else if (v == "tlsv1.3") {
+                 t.min_version = net::TlsVersion::Tls13;
+             } else {
+                 throw std::invalid_argument("expected tlsv1.2 or tlsv1.3, got '" + v + "'");
+             }
+         })},
+        {"require_certificate",
+         tls_keyword([](auto& t, const auto& v) { t.require_certificate = parse_bool(v); })},
+        {"use_identity_as_username",
+         tls_keyword([](auto& t, const auto& v) { t.use_identity_as_username = parse_bool(v); })},
+    };
+    return table;
+}
+
+// A TLS listener needs its certificate and key; verifying clients needs a CA.
+void check_listener_tls(const ListenerConfig& listener, const std::string& where) {
+    if (!listener.tls) {
+        return;
+    }
+    const net::TlsSettings& tls = *listener.tls;
+    if (tls.certfile.empty() || tls.keyfile.empty()) {
+        throw ConfigError(where + "TLS listener " + std::to_string(listener.port) +
+                          " needs both certfile and keyfile");
+    }
+    if (tls.require_certificate && tls.cafile.empty() && tls.capath.empty()) {
+        throw ConfigError(where + "require_certificate on listener " +
+                          std::to_string(listener.port) + " needs cafile or capath");
+    }
+}
+
 const std::map<std::string, Keyword, std::less<>>& keywords() {
     static const std::map<std::string, Keyword, std::less<>> table = {
         {"listener",
@@ -243,7 +300,7 @@ std::vector<ListenerConfig> Config::effective_listeners() const {
     if (!listeners.empty()) {
         return listeners;
     }
-    return {ListenerConfig{1883, "127.0.0.1"}};
+    return {ListenerConfig{1883, "127.0.0.1", std::nullopt}};
 }
 
 namespace {
@@ -275,6 +332,7 @@ Config parse_config(const std::string& text, const std::string& origin) {
     Config config;
     std::istringstream stream(text);
     std::size_t line_number = 0;
+    std::vector<std::string> listener_origins;  // "FILE:LINE: " of each listener line
     for (std::string line; std::getline(stream, line);) {
         ++line_number;
         const std::vector<std::string> words = split_words(line);
@@ -282,9 +340,19 @@ Config parse_config(const std::string& text, const std::string& origin) {
             continue;
         }
         const std::string where = origin + ":" + std::to_string(line_number) + ": ";
-        const auto found = keywords().find(words[0]);
+        auto found = keywords().find(words[0]);
         if (found == keywords().end()) {
-            throw ConfigError(where + "unknown keyword '" + words[0] + "'");
+            found = listener_keywords().find(words[0]);
+            if (found == listener_keywords().end()) {
+                throw ConfigError(where + "unknown keyword '" + words[0] + "'");
+            }
+            if (config.listeners.empty()) {
+                throw ConfigError(where + "'" + words[0] +
+                                  "' applies to a listener: put it after a 'listener' line");
+            }
+        }
+        if (words[0] == "listener") {
+            listener_origins.push_back(where);
         }
         const Keyword& keyword = found->second;
         const std::vector<std::string> args(words.begin() + 1, words.end());
@@ -301,6 +369,9 @@ Config parse_config(const std::string& text, const std::string& origin) {
         } catch (const std::invalid_argument& error) {
             throw ConfigError(where + "bad value for '" + words[0] + "': " + error.what());
         }
+    }
+    for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        check_listener_tls(config.listeners[i], listener_origins[i]);
     }
     if (config.store_max_map_size != 0 && config.store_max_map_size < config.store_map_size) {
         throw ConfigError(

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "client_connection.hpp"
+#include "petrel/net/tls_context.hpp"
 
 namespace petrel::broker {
 
@@ -92,14 +93,24 @@ void Worker::accept_ready(net::Listener& listener) {
             ::close(socket->fd);
             continue;
         }
-        add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt);
+        net::TlsSessionPtr tls;
+        if (listener.tls() != nullptr) {
+            try {
+                tls = listener.tls()->new_session(socket->fd);
+            } catch (const std::exception& error) {
+                log().warn("{}: {}", socket->peer, error.what());
+                ::close(socket->fd);
+                continue;
+            }
+        }
+        add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt, std::move(tls));
     }
 }
 
 void Worker::add_connection(int fd, std::string peer, std::string unread,
-                            std::optional<AcceptedConnect> connect) {
-    auto connection =
-        std::make_unique<ClientConnection>(*this, fd, std::move(peer), std::move(unread));
+                            std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls) {
+    auto connection = std::make_unique<ClientConnection>(*this, fd, std::move(peer),
+                                                         std::move(unread), std::move(tls));
     ClientConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));
     if (connect) {
@@ -206,19 +217,28 @@ std::string Worker::assign_client_id() {
 }
 
 void Worker::hand_over(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-                       unsigned home) {
-    context_.workers[home]->adopt(fd, std::move(peer), std::move(unread), std::move(connect));
+                       unsigned home, net::TlsSessionPtr tls) {
+    context_.workers[home]->adopt(fd, std::move(peer), std::move(unread), std::move(connect),
+                                  std::move(tls));
 }
 
-void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect) {
-    // std::function needs a copyable callable; the CONNECT travels in a shared box.
-    auto box = std::make_shared<AcceptedConnect>(std::move(connect));
+void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect,
+                   net::TlsSessionPtr tls) {
+    // std::function needs a copyable callable; the CONNECT and the TLS session travel in
+    // a shared box.
+    struct Box {
+        AcceptedConnect connect;
+        net::TlsSessionPtr tls;
+    };
+    auto box = std::make_shared<Box>(Box{std::move(connect), std::move(tls)});
     loop_.post([this, fd, peer = std::move(peer), unread = std::move(unread), box]() mutable {
         if (shutting_down_) {
+            box->tls.reset();
             ::close(fd);
             return;
         }
-        add_connection(fd, std::move(peer), std::move(unread), std::move(*box));
+        add_connection(fd, std::move(peer), std::move(unread), std::move(box->connect),
+                       std::move(box->tls));
     });
 }
 

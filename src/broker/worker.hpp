@@ -19,6 +19,7 @@
 #include "commit_waiter.hpp"
 #include "petrel/net/event_loop.hpp"
 #include "petrel/net/listener.hpp"
+#include "petrel/net/stream.hpp"
 #include "petrel/protocol/packet.hpp"
 #include "staged_writes.hpp"
 
@@ -129,20 +130,22 @@ class Worker {
     std::string assign_client_id();
 
     // Moves a connection whose CONNECT was read here to the worker that homes its session.
+    // A TLS connection's session (`tls`) moves along with its socket.
     void hand_over(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-                   unsigned home);
+                   unsigned home, net::TlsSessionPtr tls);
     // The connection is finished; it is destroyed after the current event batch.
     void retire(ClientConnection* connection);
 
     // ---- thread-safe ----
     void post_deliveries(std::vector<RoutedDelivery> batch);
-    void adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect);
+    void adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect,
+               net::TlsSessionPtr tls);
 
   private:
     void watch_listener(net::Listener& listener);
     void accept_ready(net::Listener& listener);
     void add_connection(int fd, std::string peer, std::string unread,
-                        std::optional<AcceptedConnect> connect);
+                        std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls);
     void tick();
     void flush_outboxes();
     void publish_will(const SessionHandlePtr& session);

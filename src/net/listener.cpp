@@ -167,7 +167,10 @@ Listener::~Listener() {
 }
 
 Listener::Listener(Listener&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), port_(other.port_), address_(std::move(other.address_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      port_(other.port_),
+      address_(std::move(other.address_)),
+      tls_(std::move(other.tls_)) {}
 
 std::optional<AcceptedSocket> Listener::accept(int* error) {
     if (error != nullptr) {

@@ -4,8 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
+
+#include "tls_session.hpp"
 
 namespace petrel::net {
 
@@ -15,6 +19,9 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // Per wake-up, so that one fast sender cannot starve the other clients of its loop;
 // level-triggered epoll brings us back for the rest.
 constexpr std::size_t kReadCapPerWake = 256 * 1024;
+// Queued chunks are gathered into TLS records of up to this many bytes, so that many small
+// MQTT packets do not each cost a record header and a MAC.
+constexpr std::size_t kTlsRecordBytes = 16 * 1024;
 
 std::error_code errno_code(int error) {
     return {error, std::system_category()};
@@ -46,6 +53,25 @@ Stream::~Stream() {
 // --- transport: the raw socket calls a TLS transport would replace -----------------
 
 long Stream::transport_read(char* buffer, std::size_t size) {
+    if (tls_) {
+        if (!tls_->established()) {
+            return -EAGAIN;  // only the handshake reads until it is done
+        }
+        TlsSession::Step wait = TlsSession::Step::WantRead;
+        const long n = tls_->read(buffer, size, wait);
+        if (n >= 0) {
+            return n;
+        }
+        if (n == -1) {
+            if (wait == TlsSession::Step::WantWrite && !tls_wants_write_) {
+                tls_wants_write_ = true;
+                update_interest();
+            }
+            return -EAGAIN;
+        }
+        tls_error_ = tls_->error();
+        return -EPROTO;
+    }
     for (;;) {
         const ssize_t n = ::read(fd_, buffer, size);
         if (n >= 0) {
@@ -58,19 +84,133 @@ long Stream::transport_read(char* buffer, std::size_t size) {
 }
 
 int Stream::transport_flush() {
+    if (tls_) {
+        return tls_flush();
+    }
     return output_.flush_to(fd_);
+}
+
+int Stream::tls_flush() {
+    if (!tls_->established()) {
+        return 0;  // kept until the handshake is done
+    }
+    while (!output_.empty()) {
+        iovec chunks[64];
+        const std::size_t count = output_.gather(chunks, std::size(chunks));
+        std::size_t available = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            available += chunks[i].iov_len;
+        }
+        // A record write that had to wait is retried with the same bytes (OpenSSL's
+        // rule); they are still at the front of the queue, since only written bytes are
+        // consumed.
+        const std::size_t size =
+            tls_retry_size_ > 0 ? tls_retry_size_ : std::min(available, kTlsRecordBytes);
+        const char* data = static_cast<const char*>(chunks[0].iov_base);
+        if (chunks[0].iov_len < size) {
+            tls_scratch_.clear();
+            for (std::size_t i = 0; i < count && tls_scratch_.size() < size; ++i) {
+                const std::size_t take = std::min(chunks[i].iov_len, size - tls_scratch_.size());
+                tls_scratch_.append(static_cast<const char*>(chunks[i].iov_base), take);
+            }
+            data = tls_scratch_.data();
+        }
+        TlsSession::Step wait = TlsSession::Step::WantWrite;
+        const long n = tls_->write(data, size, wait);
+        if (n > 0) {
+            output_.consume(static_cast<std::size_t>(n));
+            tls_retry_size_ = 0;
+            continue;
+        }
+        if (n == -1) {
+            tls_retry_size_ = size;
+            return 0;  // flush() waits for EPOLLOUT since output remains
+        }
+        tls_error_ = tls_->error();
+        return EPROTO;
+    }
+    return 0;
+}
+
+// --- TLS ---------------------------------------------------------------------------
+
+bool Stream::handshaking() const {
+    return tls_ != nullptr && !tls_->established();
+}
+
+void Stream::advance_handshake() {
+    switch (tls_->handshake()) {
+        case TlsSession::Step::Done:
+            tls_wants_read_ = true;
+            tls_wants_write_ = false;
+            update_interest();
+            // The client's first bytes may have come with its last handshake message.
+            if (!reading_paused_) {
+                read_available();
+                if (fd_ < 0) {
+                    return;
+                }
+            }
+            if (!output_.empty()) {
+                flush();
+            }
+            return;
+        case TlsSession::Step::WantRead:
+            tls_wants_read_ = true;
+            tls_wants_write_ = false;
+            update_interest();
+            return;
+        case TlsSession::Step::WantWrite:
+            tls_wants_read_ = false;
+            tls_wants_write_ = true;
+            update_interest();
+            return;
+        case TlsSession::Step::Failed:
+            tls_error_ = tls_->error();
+            finish(std::make_error_code(std::errc::protocol_error));
+            return;
+    }
+}
+
+void Stream::read_buffered_tls() {
+    // Plaintext OpenSSL already holds raises no socket event: read it on the next batch.
+    if (!tls_ || !tls_->has_buffered_input() || reading_paused_ || fd_ < 0) {
+        return;
+    }
+    loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired() && fd_ >= 0 && !reading_paused_) {
+            read_available();
+        }
+    });
+}
+
+std::optional<std::string> Stream::tls_peer_common_name() const {
+    return tls_ ? tls_->peer_common_name() : std::nullopt;
+}
+
+bool Stream::tls_identity_is_username() const {
+    return tls_ && tls_->identity_is_username();
 }
 
 // --- interest ----------------------------------------------------------------------
 
 std::uint32_t Stream::wanted_events() const {
     std::uint32_t events = 0;
+    if (handshaking()) {
+        if (tls_wants_read_) {
+            events |= EPOLLIN | EPOLLRDHUP;
+        }
+        if (tls_wants_write_) {
+            events |= EPOLLOUT;
+        }
+        return events;
+    }
     // While closing we keep reading (and discard it): closing a socket with unread input
     // makes the kernel send a reset, which can destroy our last bytes in the peer.
     if (!read_eof_ && (closing_ || !reading_paused_)) {
         events |= EPOLLIN | EPOLLRDHUP;
     }
-    if (want_write_) {
+    if (want_write_ || tls_wants_write_) {
         events |= EPOLLOUT;
     }
     return events;
@@ -118,6 +258,7 @@ void Stream::resume_reading() {
         update_interest();
     }
     redeliver_input();
+    read_buffered_tls();
 }
 
 void Stream::redeliver_input() {
@@ -137,6 +278,16 @@ void Stream::redeliver_input() {
 // --- events ------------------------------------------------------------------------
 
 void Stream::on_events(std::uint32_t events) {
+    if (handshaking()) {
+        advance_handshake();
+        return;
+    }
+    if (tls_wants_write_ && (events & EPOLLOUT)) {
+        // A record read that needed to write first: read again now.
+        tls_wants_write_ = false;
+        update_interest();
+        events |= EPOLLIN;
+    }
     if ((interest_ & EPOLLIN) != 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
         read_available();
         if (fd_ < 0) {
@@ -197,6 +348,9 @@ void Stream::read_available() {
         if (fd_ < 0) {
             return;  // on_data closed us
         }
+    }
+    if (error == 0 && !eof) {
+        read_buffered_tls();  // stopped at the cap with records already decrypted
     }
     if (error != 0) {
         finish(errno_code(error));
@@ -307,6 +461,12 @@ void Stream::finish(std::error_code error) {
     if (watched_) {
         loop_.unwatch(fd);
         watched_ = false;
+    }
+    if (tls_) {
+        if (!error) {
+            tls_->shut_down();  // close_notify, best effort
+        }
+        tls_.reset();
     }
     ::close(fd);
     output_.clear();

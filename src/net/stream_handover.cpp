@@ -7,9 +7,22 @@
 namespace petrel::net {
 
 Stream::Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread)
+    : Stream(loop, fd, std::move(peer), std::move(callbacks), std::move(unread), nullptr) {}
+
+Stream::Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread,
+               TlsSessionPtr tls)
     : Stream(loop, fd, std::move(peer), std::move(callbacks)) {
+    tls_ = std::move(tls);
+    update_interest();  // a new TLS session waits for the ClientHello
     input_ = std::move(unread);
     redeliver_input();
+    read_buffered_tls();  // a moved session may hold decrypted bytes not yet read
+}
+
+int Stream::release(std::string& unread, TlsSessionPtr& tls) {
+    const int fd = release(unread);
+    tls = std::move(tls_);
+    return fd;
 }
 
 int Stream::release(std::string& unread) {

@@ -67,6 +67,9 @@ class BrokerProcess {
     // directory; ports may change.
     void restart();
 
+    // The broker's process id while it runs (-1 before start).
+    pid_t pid() const { return child_ ? child_->pid() : -1; }
+
     const std::filesystem::path& temp_dir() const { return dir_.path(); }
     std::filesystem::path config_path() const { return dir_.path() / "petrel.conf"; }
     std::filesystem::path data_dir() const { return dir_.path() / "data"; }

@@ -29,6 +29,11 @@ class Broker {
     // Disconnects every client (v5: DISCONNECT 0x8B) and stops the workers. Idempotent.
     void stop();
 
+    // Re-reads every TLS listener's certificate, key and CA files (SIGHUP): new
+    // handshakes use them, live connections carry on. A listener whose files fail to load
+    // keeps its current ones (logged). Thread-safe.
+    void reload_tls();
+
     // The bound ports, in listener order (useful when port 0 was configured).
     std::vector<std::uint16_t> listening_ports() const;
 

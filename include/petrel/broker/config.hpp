@@ -12,11 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "petrel/net/tls_context.hpp"
+
 namespace petrel::broker {
 
 struct ListenerConfig {
     std::uint16_t port = 1883;
     std::string bind_address = "0.0.0.0";
+    // Set by the listener-scoped TLS keywords (certfile, keyfile …) that follow the
+    // `listener` line, as in Mosquitto; unset: plain TCP.
+    std::optional<net::TlsSettings> tls;
 };
 
 enum class LogLevel { Error, Warning, Notice, Info, Debug };

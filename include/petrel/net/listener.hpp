@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace petrel::net {
+
+class TlsContext;
 
 struct AcceptedSocket {
     int fd = -1;
@@ -28,6 +31,10 @@ class Listener {
     std::uint16_t port() const { return port_; }  // the real port, also when 0 was asked
     const std::string& address() const { return address_; }
 
+    // A TLS listener: every accepted socket gets a session from this context.
+    void set_tls(std::shared_ptr<TlsContext> tls) { tls_ = std::move(tls); }
+    TlsContext* tls() const { return tls_.get(); }
+
     // A non-blocking accepted socket, or nullopt when none is waiting (EAGAIN) or the
     // accept failed transiently (ECONNABORTED, EMFILE …; `error` then holds errno).
     std::optional<AcceptedSocket> accept(int* error = nullptr);
@@ -36,6 +43,7 @@ class Listener {
     int fd_ = -1;
     std::uint16_t port_ = 0;
     std::string address_;
+    std::shared_ptr<TlsContext> tls_;
 };
 
 }  // namespace petrel::net

@@ -3,6 +3,9 @@
 //
 // Output is a queue of chunks, each either owned bytes or a reference to a shared,
 // immutable buffer (a message payload that many streams send without copying it).
+//
+// A stream may carry a TLS session: it then runs the server handshake first (input is
+// delivered only once it is done) and encrypts and decrypts in its two transport calls.
 #pragma once
 
 #include <sys/uio.h>
@@ -13,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -22,6 +26,14 @@
 namespace petrel::net {
 
 using SharedBytes = std::shared_ptr<const std::string>;
+
+// One connection's TLS state (src/net/tls_session.hpp), opaque outside the net layer: it
+// is made by TlsContext::new_session and travels with its socket.
+class TlsSession;
+struct TlsSessionDeleter {
+    void operator()(TlsSession* session) const;
+};
+using TlsSessionPtr = std::unique_ptr<TlsSession, TlsSessionDeleter>;
 
 // Pending output, flushed with writev. Pure: flush_to() only needs a file descriptor.
 class OutputQueue {
@@ -74,6 +86,11 @@ class Stream {
     // The same, for a socket that moved here from another loop with bytes already read:
     // `unread` is handed to on_data after the current batch.
     Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread);
+    // With TLS: `tls` is the socket's session, new (the handshake runs first; a failed
+    // handshake closes the stream with std::errc::protocol_error) or established (a
+    // socket moved here with release()).
+    Stream(EventLoop& loop, int fd, std::string peer, Callbacks callbacks, std::string unread,
+           TlsSessionPtr tls);
     ~Stream();  // closes the socket without calling on_close
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
@@ -99,7 +116,17 @@ class Stream {
     // queued output is dropped (call it before sending anything). on_close is not called.
     // Safe to call from inside on_data.
     int release(std::string& unread);
+    // The same for a TLS stream: its session goes along with the socket.
+    int release(std::string& unread, TlsSessionPtr& tls);
     const std::string& peer() const { return peer_; }
+
+    bool is_tls() const { return tls_ != nullptr; }
+    // The verified client certificate's CN (TLS with a client certificate only).
+    std::optional<std::string> tls_peer_common_name() const;
+    // The listener's use_identity_as_username: the CN stands for the MQTT username.
+    bool tls_identity_is_username() const;
+    // Why the last TLS handshake or record failed ("" if none did).
+    const std::string& tls_error() const { return tls_error_; }
 
     // Pauses / resumes reading (back-pressure); data already buffered stays buffered.
     // resume_reading() hands a non-empty buffer to on_data again (deferred), so that
@@ -117,12 +144,16 @@ class Stream {
     void redeliver_input();
     void finish(std::error_code error);
     std::uint32_t wanted_events() const;
+    void advance_handshake();
+    void read_buffered_tls();
+    bool handshaking() const;
 
     // Transport: the only two places that touch the socket's bytes, so that a TLS
     // transport can take their place. transport_read returns bytes read, 0 at EOF,
     // or -errno (-EAGAIN when nothing is available).
     long transport_read(char* buffer, std::size_t size);
     int transport_flush();
+    int tls_flush();
 
     EventLoop& loop_;
     int fd_ = -1;
@@ -138,6 +169,14 @@ class Stream {
     bool read_eof_ = false;    // peer half-closed while we were still flushing (closing_)
     bool want_write_ = false;  // output hit EAGAIN; waiting for EPOLLOUT
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred work
+    TlsSessionPtr tls_;
+    // The TLS layer waits for the socket to be writable (handshake, or a record write
+    // that must be retried) or readable (handshake).
+    bool tls_wants_write_ = false;
+    bool tls_wants_read_ = true;
+    std::size_t tls_retry_size_ = 0;  // a record write that waited: retry this many bytes
+    std::string tls_scratch_;         // small queued chunks gathered into one record
+    std::string tls_error_;
 };
 
 }  // namespace petrel::net
