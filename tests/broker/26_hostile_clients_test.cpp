@@ -20,6 +20,12 @@ using namespace std::chrono_literals;
 
 constexpr unsigned kThreads = 2;
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;  // the broker is built the same way as this test
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // VmRSS of `pid` in KiB, from /proc.
 long resident_kib(pid_t pid) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -98,9 +104,13 @@ TEST(HostileClientTest, ClientThatNeverReadsKeepsTheBrokersMemoryBounded) {
     EXPECT_TRUE(broker.wait_for_log("disconnecting", 10s));
     pair.exchange(10);
     const long rss_after = resident_kib(broker.pid());
-    // 64 MiB went through; what stays is the limit plus socket-sized slack.
-    EXPECT_LT(rss_after - rss_before, 48 * 1024)
-        << "VmRSS " << rss_before << " -> " << rss_after << " KiB";
+    // 64 MiB went through; what stays is the limit plus socket-sized slack. Under
+    // AddressSanitizer freed memory sits in its quarantine (256 MiB by default), so the
+    // resident size says nothing there: the Release run asserts it.
+    if (!kAddressSanitizer) {
+        EXPECT_LT(rss_after - rss_before, 48 * 1024)
+            << "VmRSS " << rss_before << " -> " << rss_after << " KiB";
+    }
 }
 
 TEST(HostileClientTest, ConnectionFloodDoesNotStopService) {
