@@ -5,7 +5,7 @@
 #   asan      build in build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer,
 #             the same ctest suite with LeakSanitizer on;
 #   fuzz      the libFuzzer targets built with clang in build-fuzz/ — the packet decoder
-#             and the session's outgoing QoS state machine — each run for 60 s on a
+#             and the session's outgoing QoS state machine — each run for 30 s on a
 #             scratch copy of its seeds in tests/fuzz/corpus/<name>/.
 # Every step runs even if an earlier one failed (a test step is skipped only when its own
 # build failed); the summary at the end lists each step, its time and the test counts.
@@ -14,7 +14,7 @@
 # Environment:
 #   PETREL_QUICK=1          only the Release build and its tests (ignored when CI=true)
 #   PETREL_JOBS=N           build and ctest parallelism (default 2)
-#   PETREL_FUZZ_SECONDS=N   fuzzing time (default 60)
+#   PETREL_FUZZ_SECONDS=N   fuzzing time per target (default 30)
 #   PETREL_ALLOW_NO_LSAN=1  if LeakSanitizer cannot run on this machine (no ptrace), run
 #                           the ASan suite and the fuzzer without leak detection instead
 #                           of failing those steps (the summary says so)
@@ -24,7 +24,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 
 jobs=${PETREL_JOBS:-2}
-fuzz_seconds=${PETREL_FUZZ_SECONDS:-60}
+fuzz_seconds=${PETREL_FUZZ_SECONDS:-30}
 quick=false
 if [[ "${PETREL_QUICK:-0}" == 1 ]]; then
     if [[ "${CI:-false}" == true ]]; then
