@@ -470,7 +470,7 @@ TEST_F(PasswdToolBrokerTest, ScramLoginWithAToolUser) {
 TEST_F(PasswdToolBrokerTest, MosquittoPasswdFileIsAccepted) {
     const std::string mosquitto_passwd = find_program("mosquitto_passwd");
     if (mosquitto_passwd.empty()) {
-        GTEST_SKIP() << "mosquitto_passwd is not installed";
+        FAIL() << "mosquitto_passwd is not installed (scripts/install-deps.sh installs it)";
     }
     const auto created = run_command({mosquitto_passwd, "-c", "-b", file(), "mike", "mosquitto"});
     ASSERT_EQ(created.status, 0) << describe_run(created);

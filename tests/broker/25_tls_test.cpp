@@ -131,7 +131,8 @@ class TlsTest : public ::testing::Test {
   protected:
     void SetUp() override {
         if (find_program("mosquitto_pub").empty() || find_program("openssl").empty()) {
-            GTEST_SKIP() << "mosquitto clients or openssl not installed";
+            FAIL() << "mosquitto clients or openssl not installed (scripts/install-deps.sh "
+                      "installs them)";
         }
         generate_certificates(certs());
     }

@@ -94,7 +94,7 @@ TEST(PasswordFile, VerifiesMosquittoHashes) {
 
 TEST(PasswordFile, ReadsWhatMosquittoPasswdWrites) {
     if (std::system("command -v mosquitto_passwd >/dev/null 2>&1") != 0) {
-        GTEST_SKIP() << "mosquitto_passwd is not installed";
+        FAIL() << "mosquitto_passwd is not installed (scripts/install-deps.sh installs it)";
     }
     TempFile file;
     const std::string command =
