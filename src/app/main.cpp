@@ -143,7 +143,10 @@ int main(int argc, char** argv) {
             config = petrel::broker::load_config_file(*config_path);
         }
         if (port) {
-            config.listeners = {petrel::broker::ListenerConfig{*port, "127.0.0.1", std::nullopt}};
+            petrel::broker::ListenerConfig listener;
+            listener.port = *port;
+            listener.bind_address = "127.0.0.1";
+            config.listeners = {listener};
         }
         log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
         log->flush_on(spdlog::level::trace);

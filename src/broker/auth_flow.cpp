@@ -31,9 +31,9 @@ protocol::Auth auth_packet(ReasonCode reason, const std::string& method, const s
 bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
     const protocol::Connect& connect = accepted.connect;
     const auto method = connect.properties.text(PropertyId::AuthenticationMethod);
-    const BrokerContext& context = worker_.context();
+    const Security& security = *listener_.security;
     if (!method) {
-        if (!context.credentials || !connect.username || identity_from_certificate_) {
+        if (!security.credentials || !connect.username || identity_from_certificate_) {
             return true;
         }
         if (!connect.password) {
@@ -47,15 +47,15 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
         pending_connect_ = std::move(accepted);
         phase_ = Phase::CheckingCredentials;
         std::weak_ptr<char> alive = alive_;
-        context.credentials->check(std::move(username), std::move(password), worker_.loop(),
-                                   [this, alive](CredentialChecker::Outcome outcome) {
-                                       if (alive.lock()) {
-                                           on_credentials_checked(outcome);
-                                       }
-                                   });
+        security.credentials->check(std::move(username), std::move(password), worker_.loop(),
+                                    [this, alive](CredentialChecker::Outcome outcome) {
+                                        if (alive.lock()) {
+                                            on_credentials_checked(outcome);
+                                        }
+                                    });
         return false;
     }
-    auth_exchange_ = context.authenticator ? context.authenticator->begin(*method) : nullptr;
+    auth_exchange_ = security.authenticator ? security.authenticator->begin(*method) : nullptr;
     if (!auth_exchange_) {
         refuse_connect(ReasonCode::BadAuthenticationMethod, "unsupported authentication method");
         return false;
@@ -136,7 +136,7 @@ void ClientConnection::handle_auth(const protocol::Auth& packet) {
     }
     // Connected: re-authentication (4.12.1). The connection goes on serving meanwhile.
     if (packet.reason == ReasonCode::ReAuthenticate) {
-        auth_exchange_ = worker_.context().authenticator->begin(auth_method_);
+        auth_exchange_ = listener_.security->authenticator->begin(auth_method_);
         on_reauth_step(auth_exchange_->start(data));
         return;
     }

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "broker_context.hpp"
-#include "petrel/auth/scram.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/net/tls_context.hpp"
 #include "petrel/store/lmdb_store.hpp"
@@ -38,31 +37,41 @@ std::unique_ptr<store::Store> open_store(const Config& config, spdlog::logger& l
     return opened;
 }
 
+// One Security for all listeners, or one per listener with per_listener_settings; the
+// policies in listener order.
+void build_listener_policies(const Config& config, spdlog::logger& log, BrokerContext& context) {
+    const std::vector<ListenerConfig> listeners = config.effective_listeners();
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+        const ListenerConfig& listener = listeners[i];
+        if (i == 0 || config.per_listener_settings) {
+            const SecurityConfig security = config.security_for(listener);
+            const std::string what = config.per_listener_settings
+                                         ? "listener " + std::to_string(listener.port)
+                                         : std::string();
+            context.securities.push_back(std::make_unique<Security>(security, log, what));
+            context.any_acl = context.any_acl || context.securities.back()->acl != nullptr;
+            if (!security.allow_anonymous && !config.allow_anonymous && !listener.allow_anonymous) {
+                log.warn(
+                    "anonymous clients are refused{}: {} not on loopback "
+                    "(allow_anonymous true allows them)",
+                    what.empty() ? "" : " on " + what, what.empty() ? "a listener is" : "it is");
+            }
+        }
+        ListenerPolicy policy;
+        policy.index = static_cast<std::uint16_t>(i);
+        policy.security = context.securities.back().get();
+        policy.mount_point = listener.mount_point;
+        context.listeners.push_back(std::move(policy));
+    }
+}
+
 }  // namespace
 
 Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
     context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_));
     context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;
-    if (!config_.password_file.empty()) {
-        // A bad file stops start-up: its error names the file and line.
-        context_->passwords = std::make_shared<const auth::PasswordFile>(
-            auth::PasswordFile::load(config_.password_file));
-        context_->authenticator = std::make_unique<auth::ScramAuthenticator>(context_->passwords);
-        context_->credentials = std::make_unique<CredentialChecker>(context_->passwords);
-        log_->info("password file {}: {} users", config_.password_file,
-                   context_->passwords->size());
-    }
-    if (!config_.acl_file.empty()) {
-        // A bad file stops start-up: its error names the file and line.
-        context_->acl = std::make_unique<const auth::Acl>(auth::Acl::load(config_.acl_file));
-        log_->info("acl file {}: {} rules", config_.acl_file, context_->acl->rule_count());
-    }
-    if (!config_.allow_anonymous && !context_->allow_anonymous) {
-        log_->warn(
-            "anonymous clients are refused: a listener is not on loopback "
-            "(allow_anonymous true allows them)");
-    }
+    build_listener_policies(config_, *log_, *context_);
     const unsigned threads = config_.effective_threads();
     for (unsigned i = 0; i < threads; ++i) {
         context_->workers.push_back(std::make_unique<Worker>(i, *context_));
@@ -74,8 +83,10 @@ Broker::~Broker() {
     stop();
     // The store next: committing what is left may post replies to the workers' loops.
     context_->store.reset();
-    // The password checker's thread posts to the workers' loops: gone before they are.
-    context_->credentials.reset();
+    // The password checkers' threads post to the workers' loops: gone before they are.
+    for (auto& security : context_->securities) {
+        security->credentials.reset();
+    }
     // Then the workers: their connections and sessions refer to the router.
     context_->workers.clear();
 }
@@ -90,9 +101,9 @@ void Broker::start() {
         listeners_->open.emplace_back(listener.bind_address, listener.port);
         listeners_->open.back().set_tls(std::move(tls));
     }
-    for (net::Listener& listener : listeners_->open) {
+    for (std::size_t i = 0; i < listeners_->open.size(); ++i) {
         for (auto& worker : context_->workers) {
-            worker->accept_from(listener);
+            worker->accept_from(listeners_->open[i], context_->listeners[i]);
         }
     }
     for (auto& worker : context_->workers) {

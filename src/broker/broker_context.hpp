@@ -10,10 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "credential_checker.hpp"
-#include "petrel/auth/acl.hpp"
-#include "petrel/auth/authenticator.hpp"
-#include "petrel/auth/password_file.hpp"
+#include "listener_policy.hpp"
 #include "petrel/broker/config.hpp"
 #include "petrel/store/store.hpp"
 #include "router.hpp"
@@ -28,7 +25,6 @@ struct BrokerContext {
                   std::unique_ptr<store::Store> store_in)
         : config(config_in),
           log(log_in),
-          allow_anonymous(config_in.effective_allow_anonymous()),
           router(config_in.shared_subscription_strategy),
           store(std::move(store_in)),
           store_health(log_in) {}
@@ -39,15 +35,19 @@ struct BrokerContext {
 
     const Config& config;
     spdlog::logger& log;
-    const bool allow_anonymous;  // Config::effective_allow_anonymous, decided once
     Router router;
-    // Enhanced authentication (4.12) and CONNECT passwords, from password_file; null when
-    // none is configured.
-    std::shared_ptr<const auth::PasswordFile> passwords;
-    std::unique_ptr<auth::Authenticator> authenticator;
-    std::unique_ptr<CredentialChecker> credentials;  // with `passwords`
-    // From acl_file; null when none is configured (everything allowed).
-    std::unique_ptr<const auth::Acl> acl;
+    // One per configured listener (the loopback default included), in config order; each
+    // points into `securities`: one for all of them, or one each with
+    // per_listener_settings.
+    std::vector<std::unique_ptr<Security>> securities;
+    std::vector<ListenerPolicy> listeners;
+    // Whether any listener has an ACL: without one, deliveries skip the check altogether.
+    bool any_acl = false;
+    // The policy of listener `index`; the first one for an index the configuration no
+    // longer has (a session stored before the listeners were changed).
+    const ListenerPolicy& listener_policy(std::size_t index) const {
+        return index < listeners.size() ? listeners[index] : listeners.front();
+    }
     std::atomic<std::uint64_t> denied_publishes{0};  // dropped by the ACL, for metrics
     // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
     // not their event loops: its completion callbacks post to them.

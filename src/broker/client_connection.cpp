@@ -10,8 +10,12 @@ using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
 ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
-                                   net::TlsSessionPtr tls)
-    : worker_(worker), peer_(peer), last_received_(Clock::now()), opened_at_(Clock::now()) {
+                                   net::TlsSessionPtr tls, const ListenerPolicy& listener)
+    : worker_(worker),
+      listener_(listener),
+      peer_(peer),
+      last_received_(Clock::now()),
+      opened_at_(Clock::now()) {
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
         net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
@@ -133,9 +137,9 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
             } else if constexpr (std::is_same_v<T, protocol::Pubcomp>) {
                 handle_pubcomp(p);
             } else if constexpr (std::is_same_v<T, protocol::Subscribe>) {
-                handle_subscribe(p);
+                handle_subscribe(std::move(p));
             } else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) {
-                handle_unsubscribe(p);
+                handle_unsubscribe(std::move(p));
             } else if constexpr (std::is_same_v<T, protocol::Pingreq>) {
                 send(protocol::Pingresp{});
             } else if constexpr (std::is_same_v<T, protocol::Disconnect>) {
@@ -208,18 +212,19 @@ void ClientConnection::send(const protocol::Packet& packet) {
 
 namespace {
 
-// The PUBLISH for one delivery. `aliases` (when given) replaces a topic by its alias on
-// the wire; `now_ms` gives the remaining Message Expiry Interval [MQTT-3.3.2-6].
+// The PUBLISH for one delivery, its topic without the listener's mount point. `aliases`
+// (when given) replaces a topic by its alias on the wire; `now_ms` gives the remaining
+// Message Expiry Interval [MQTT-3.3.2-6].
 protocol::Publish make_publish(const session::OutboundPacket& packet,
-                               protocol::ProtocolVersion version, OutboundTopicAliases* aliases,
-                               std::int64_t now_ms) {
+                               protocol::ProtocolVersion version, const ListenerPolicy* listener,
+                               OutboundTopicAliases* aliases, std::int64_t now_ms) {
     const session::Delivery& delivery = packet.delivery;
     const session::Message& message = *delivery.message;
     protocol::Publish publish;
     publish.dup = packet.dup;
     publish.qos = delivery.qos;
     publish.retain = delivery.retain;
-    publish.topic = message.topic;
+    publish.topic = listener != nullptr ? listener->unmount_topic(message.topic) : message.topic;
     publish.packet_id = packet.packet_id;
     publish.payload = message.payload;
     if (version == ProtocolVersion::V5) {
@@ -251,7 +256,7 @@ std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
     const session::OutboundPacket packet{
         session::OutboundPacket::Kind::Publish,
         delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, delivery};
-    return protocol::encoded_size(make_publish(packet, version, nullptr, 0), version);
+    return protocol::encoded_size(make_publish(packet, version, nullptr, nullptr, 0), version);
 }
 
 void ClientConnection::send_outbound(std::vector<session::OutboundPacket> packets) {
@@ -295,7 +300,7 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
         }
         // Header per subscriber, payload shared by all of them.
         const protocol::Publish publish =
-            make_publish(packet, version_, &outbound_aliases_, now_ms);
+            make_publish(packet, version_, &listener_, &outbound_aliases_, now_ms);
         encode_buffer_.clear();
         protocol::encode_publish_header(publish, version_, encode_buffer_);
         stream_->send(encode_buffer_);

@@ -28,7 +28,7 @@ class ClientConnection {
 
     // `tls`: the socket's TLS session (null on a plain TCP listener).
     ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
-                     net::TlsSessionPtr tls);
+                     net::TlsSessionPtr tls, const ListenerPolicy& listener);
     ~ClientConnection();
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
@@ -93,11 +93,11 @@ class ClientConnection {
     void handle_pubrec(const protocol::Pubrec& ack);
     void handle_pubrel(const protocol::Pubrel& release);
     void handle_pubcomp(const protocol::Pubcomp& ack);
-    void handle_subscribe(const protocol::Subscribe& subscribe);
+    void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
     std::optional<protocol::ReasonCode> subscription_refusal(
         const protocol::Subscription& subscription, bool has_subscription_id) const;
-    void handle_unsubscribe(const protocol::Unsubscribe& unsubscribe);
+    void handle_unsubscribe(protocol::Unsubscribe unsubscribe);
     void handle_disconnect(const protocol::Disconnect& disconnect);
     // PUBACK/PUBREC for an incoming QoS 1/2 PUBLISH once its writes are committed; on a
     // failed commit: v5 gets the reason code, 3.1.1 is closed without acknowledgement.
@@ -123,6 +123,7 @@ class ClientConnection {
     std::string describe() const;  // "client 'id' (peer)" for logs
 
     Worker& worker_;
+    const ListenerPolicy& listener_;  // the listener the client came in on
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;

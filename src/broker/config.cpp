@@ -93,8 +93,39 @@ const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
          tls_keyword([](auto& t, const auto& v) { t.require_certificate = parse_bool(v); })},
         {"use_identity_as_username",
          tls_keyword([](auto& t, const auto& v) { t.use_identity_as_username = parse_bool(v); })},
+        {"mount_point",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              if (a[0].find_first_of("+#") != std::string::npos) {
+                  throw std::invalid_argument("a mount point may not hold '+' or '#', got '" +
+                                              a[0] + "'");
+              }
+              c.listeners.back().mount_point = a[0];
+          }}},
+        {"protocol",
+         {1, 1,
+          [](Config&, const auto& a) {
+              // Mosquitto's other value, websockets, is not implemented: failing start-up
+              // beats a listener that silently speaks the wrong protocol.
+              if (a[0] != "mqtt") {
+                  throw std::invalid_argument("only 'mqtt' is supported, got '" + a[0] + "'");
+              }
+          }}},
     };
     return table;
+}
+
+// allow_anonymous, password_file and acl_file: the last listener's own with
+// per_listener_settings once a listener is declared (`listener` is passed), global
+// otherwise.
+using SecuritySetter =
+    std::function<void(Config&, ListenerConfig* listener, const std::string& value)>;
+
+Keyword security_keyword(SecuritySetter set) {
+    return {1, 1, [set = std::move(set)](Config& c, const auto& a) {
+                const bool own = c.per_listener_settings && !c.listeners.empty();
+                set(c, own ? &c.listeners.back() : nullptr, a[0]);
+            }};
 }
 
 // A TLS listener needs its certificate and key; verifying clients needs a CA.
@@ -125,8 +156,23 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
               }
               c.listeners.push_back(listener);
           }}},
-        {"allow_anonymous",
-         {1, 1, [](Config& c, const auto& a) { c.allow_anonymous = parse_bool(a[0]); }}},
+        {"allow_anonymous", security_keyword([](Config& c, ListenerConfig* l, const auto& v) {
+             if (l != nullptr) {
+                 l->allow_anonymous = parse_bool(v);
+             } else {
+                 c.allow_anonymous = parse_bool(v);
+             }
+         })},
+        {"per_listener_settings",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              // Whether the security keywords after a listener line are its own must be
+              // known before the first of them is read.
+              if (!c.listeners.empty()) {
+                  throw std::invalid_argument("must come before the first 'listener' line");
+              }
+              c.per_listener_settings = parse_bool(a[0]);
+          }}},
         {"max_packet_size",
          {1, 1,
           [](Config& c, const auto& a) {
@@ -270,8 +316,20 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
               }
               c.server_redirect = redirect;
           }}},
-        {"password_file", {1, 1, [](Config& c, const auto& a) { c.password_file = a[0]; }}},
-        {"acl_file", {1, 1, [](Config& c, const auto& a) { c.acl_file = a[0]; }}},
+        {"password_file", security_keyword([](Config& c, ListenerConfig* l, const auto& v) {
+             if (l != nullptr) {
+                 l->password_file = v;
+             } else {
+                 c.password_file = v;
+             }
+         })},
+        {"acl_file", security_keyword([](Config& c, ListenerConfig* l, const auto& v) {
+             if (l != nullptr) {
+                 l->acl_file = v;
+             } else {
+                 c.acl_file = v;
+             }
+         })},
         {"connect_timeout",
          {1, 1,
           [](Config& c, const auto& a) {
@@ -300,7 +358,9 @@ std::vector<ListenerConfig> Config::effective_listeners() const {
     if (!listeners.empty()) {
         return listeners;
     }
-    return {ListenerConfig{1883, "127.0.0.1", std::nullopt}};
+    ListenerConfig loopback;
+    loopback.bind_address = "127.0.0.1";
+    return {loopback};
 }
 
 namespace {
@@ -310,6 +370,21 @@ bool is_loopback_address(const std::string& address) {
 }
 
 }  // namespace
+
+SecurityConfig Config::security_for(const ListenerConfig& listener) const {
+    SecurityConfig security;
+    security.password_file = password_file;
+    security.acl_file = acl_file;
+    if (!per_listener_settings) {
+        security.allow_anonymous = effective_allow_anonymous();
+        return security;
+    }
+    security.password_file = listener.password_file.value_or(password_file);
+    security.acl_file = listener.acl_file.value_or(acl_file);
+    security.allow_anonymous = listener.allow_anonymous.value_or(
+        allow_anonymous.value_or(is_loopback_address(listener.bind_address)));
+    return security;
+}
 
 bool Config::effective_allow_anonymous() const {
     if (allow_anonymous) {

@@ -79,7 +79,7 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     }
     // A client that authenticates with an AUTH exchange (4.12) names itself there.
     if (!connect.username && !connect.properties.contains(PropertyId::AuthenticationMethod) &&
-        !worker_.context().allow_anonymous) {
+        !listener_.security->allow_anonymous) {
         refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
         return;
     }
@@ -115,6 +115,7 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
             refuse_connect(refusal->code, refusal->what);
             return;
         }
+        connect.will->topic = listener_.mount_topic(std::move(connect.will->topic));
     }
     accepted.connect = std::move(connect);
     if (start_authentication(accepted)) {
@@ -166,6 +167,7 @@ void ClientConnection::hand_over(PendingHandover handover) {
     net::TlsSessionPtr tls;
     const int fd = stream_->release(unread, tls);
     phase_ = Phase::Closed;
+    handover.connect.listener = &listener_;
     worker_.hand_over(fd, peer_, std::move(unread), std::move(handover.connect), handover.home,
                       std::move(tls));
     worker_.retire(this);
@@ -186,6 +188,7 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     session_ = session;
     session_->username.store(
         connect.username ? std::make_shared<const std::string>(*connect.username) : nullptr);
+    session_->listener.store(&listener_, std::memory_order_release);
     phase_ = Phase::Connected;
     last_received_ = Clock::now();
 

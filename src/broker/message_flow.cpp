@@ -82,6 +82,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (!publish_allowed(publish)) {
         return;
     }
+    publish.topic = listener_.mount_topic(std::move(publish.topic));
     session::Session& state = session_->state;
     const protocol::Qos qos = publish.qos;
     const protocol::PacketId packet_id = publish.packet_id;
@@ -324,7 +325,10 @@ std::optional<ReasonCode> ClientConnection::subscription_refusal(
     return std::nullopt;
 }
 
-void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
+void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
+    for (protocol::Subscription& subscription : subscribe.subscriptions) {
+        subscription.filter = listener_.mount_filter(std::move(subscription.filter));
+    }
     Router& router = worker_.context().router;
     const Config& config = worker_.context().config;
     session::Session& state = session_->state;
@@ -396,7 +400,10 @@ void ClientConnection::handle_subscribe(const protocol::Subscribe& subscribe) {
     }
 }
 
-void ClientConnection::handle_unsubscribe(const protocol::Unsubscribe& unsubscribe) {
+void ClientConnection::handle_unsubscribe(protocol::Unsubscribe unsubscribe) {
+    for (std::string& filter : unsubscribe.filters) {
+        filter = listener_.mount_filter(std::move(filter));
+    }
     Router& router = worker_.context().router;
     session::Session& state = session_->state;
     protocol::Unsuback unsuback;

@@ -94,6 +94,10 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
         if (state.expires_at) {
             *state.expires_at -= std::chrono::milliseconds(away_ms);  // time stopped counts
         }
+        if (stored.username) {
+            session->username.store(std::make_shared<const std::string>(*stored.username));
+        }
+        session->listener.store(&context.listener_policy(stored.listener));
         session->stored = true;
         session->persistent.store(true);
         if (context.queue_memory_window > 0) {

@@ -18,6 +18,7 @@
 namespace petrel::broker {
 
 class ClientConnection;
+struct ListenerPolicy;
 
 struct SessionHandle {
     SessionHandle(std::string client_id, unsigned home, session::OutboundFlow::Limits limits)
@@ -53,6 +54,9 @@ struct SessionHandle {
     // Written by the home worker at attach, read by any publishing worker for the ACL: the
     // user name of the latest connection (null: anonymous).
     std::atomic<std::shared_ptr<const std::string>> username;
+    // Written by the home worker at attach (and by recovery), read by any publishing
+    // worker: the listener of the latest connection, whose ACL applies (null: the first).
+    std::atomic<const ListenerPolicy*> listener{nullptr};
 
     // Written by the home worker, read by any router: a connection is attached. A shared
     // subscription prefers members that are online.

@@ -248,6 +248,12 @@ void Worker::record_session(const SessionHandlePtr& session, std::int64_t discon
     record.expiry_interval = state.expiry_interval;
     record.disconnected_at_ms = disconnected_at_ms;
     record.will = state.will;
+    if (const auto username = session->username.load()) {
+        record.username = *username;
+    }
+    if (const ListenerPolicy* listener = session->listener.load(std::memory_order_acquire)) {
+        record.listener = listener->index;
+    }
     staged_.batch().put_session(std::move(record));
     session->stored = true;
     session->persistent.store(persistent);

@@ -29,13 +29,13 @@ Worker::~Worker() {
     }
 }
 
-void Worker::accept_from(net::Listener& listener) {
-    loop_.post([this, &listener] { watch_listener(listener); });
+void Worker::accept_from(net::Listener& listener, const ListenerPolicy& policy) {
+    loop_.post([this, &listener, &policy] { watch_listener(listener, policy); });
 }
 
-void Worker::watch_listener(net::Listener& listener) {
+void Worker::watch_listener(net::Listener& listener, const ListenerPolicy& policy) {
     loop_.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
-                [this, &listener](std::uint32_t) { accept_ready(listener); });
+                [this, &listener, &policy](std::uint32_t) { accept_ready(listener, policy); });
 }
 
 void Worker::start() {
@@ -66,7 +66,7 @@ void Worker::join() {
     }
 }
 
-void Worker::accept_ready(net::Listener& listener) {
+void Worker::accept_ready(net::Listener& listener, const ListenerPolicy& policy) {
     // Bounded per wake-up so one busy listener cannot starve the connections already here.
     for (int accepted = 0; accepted < 64; ++accepted) {
         int error = 0;
@@ -78,9 +78,9 @@ void Worker::accept_ready(net::Listener& listener) {
                 log().warn("accept on {}:{} failed: {}; pausing accepts for 100 ms",
                            listener.address(), listener.port(), std::strerror(error));
                 loop_.unwatch(listener.fd());
-                loop_.after(std::chrono::milliseconds(100), [this, &listener] {
+                loop_.after(std::chrono::milliseconds(100), [this, &listener, &policy] {
                     if (!shutting_down_) {
-                        watch_listener(listener);
+                        watch_listener(listener, policy);
                     }
                 });
             } else if (error != 0) {
@@ -103,14 +103,16 @@ void Worker::accept_ready(net::Listener& listener) {
                 continue;
             }
         }
-        add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt, std::move(tls));
+        add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt, std::move(tls),
+                       policy);
     }
 }
 
 void Worker::add_connection(int fd, std::string peer, std::string unread,
-                            std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls) {
+                            std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls,
+                            const ListenerPolicy& policy) {
     auto connection = std::make_unique<ClientConnection>(*this, fd, std::move(peer),
-                                                         std::move(unread), std::move(tls));
+                                                         std::move(unread), std::move(tls), policy);
     ClientConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));
     if (connect) {
@@ -170,8 +172,13 @@ void Worker::tick() {
 
 namespace {
 
+// The ACL of the listener the session last connected through: an offline session keeps
+// it, as in Mosquitto with per_listener_settings.
 template <class Check>
-bool acl_allows(const auth::Acl* acl, const SessionHandle& session, Check check) {
+bool acl_allows(const BrokerContext& context, const SessionHandle& session, Check check) {
+    const ListenerPolicy* listener = session.listener.load(std::memory_order_acquire);
+    const auth::Acl* acl =
+        (listener != nullptr ? listener : &context.listener_policy(0))->security->acl.get();
     if (acl == nullptr) {
         return true;
     }
@@ -185,19 +192,19 @@ bool acl_allows(const auth::Acl* acl, const SessionHandle& session, Check check)
 }  // namespace
 
 bool Worker::may_publish(const SessionHandle& session, std::string_view topic) const {
-    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+    return acl_allows(context_, session, [&](const auth::Acl& acl, const auto& who) {
         return acl.can_publish(who, topic);
     });
 }
 
 bool Worker::may_receive(const SessionHandle& session, std::string_view topic) const {
-    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+    return acl_allows(context_, session, [&](const auth::Acl& acl, const auto& who) {
         return acl.can_receive(who, topic);
     });
 }
 
 bool Worker::may_subscribe(const SessionHandle& session, std::string_view filter) const {
-    return acl_allows(context_.acl.get(), session, [&](const auth::Acl& acl, const auto& who) {
+    return acl_allows(context_, session, [&](const auth::Acl& acl, const auto& who) {
         return acl.can_subscribe(who, filter);
     });
 }
@@ -237,8 +244,9 @@ void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect
             ::close(fd);
             return;
         }
+        const ListenerPolicy& policy = *box->connect.listener;
         add_connection(fd, std::move(peer), std::move(unread), std::move(box->connect),
-                       std::move(box->tls));
+                       std::move(box->tls), policy);
     });
 }
 
@@ -373,7 +381,7 @@ void Worker::discard_session(const SessionHandlePtr& session) {
 void Worker::publish(const session::MessagePtr& message, const CommitToken& token) {
     routed_.clear();
     context_.router.match(message, routed_);
-    if (context_.acl) {
+    if (context_.any_acl) {
         // An allowed subscription may still match a topic the subscriber may not read.
         std::erase_if(routed_, [&](const RoutedDelivery& routed) {
             return !may_receive(*routed.target, message->topic);

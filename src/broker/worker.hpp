@@ -17,6 +17,7 @@
 
 #include "broker_context.hpp"
 #include "commit_waiter.hpp"
+#include "listener_policy.hpp"
 #include "petrel/net/event_loop.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/net/stream.hpp"
@@ -53,6 +54,9 @@ struct AcceptedConnect {
         std::string data;
     };
     std::optional<Authentication> authentication;
+    // The listener the client came in on; it travels along when the connection moves to
+    // the session's home worker.
+    const ListenerPolicy* listener = nullptr;
 };
 
 class Worker {
@@ -68,7 +72,7 @@ class Worker {
     spdlog::logger& log() { return context_.log; }
 
     // Lifecycle (called from the main thread).
-    void accept_from(net::Listener& listener);
+    void accept_from(net::Listener& listener, const ListenerPolicy& policy);
     void start();
     // Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the loop.
     void shut_down();
@@ -142,10 +146,11 @@ class Worker {
                net::TlsSessionPtr tls);
 
   private:
-    void watch_listener(net::Listener& listener);
-    void accept_ready(net::Listener& listener);
+    void watch_listener(net::Listener& listener, const ListenerPolicy& policy);
+    void accept_ready(net::Listener& listener, const ListenerPolicy& policy);
     void add_connection(int fd, std::string peer, std::string unread,
-                        std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls);
+                        std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls,
+                        const ListenerPolicy& policy);
     void tick();
     void flush_outboxes();
     void publish_will(const SessionHandlePtr& session);

@@ -133,6 +133,13 @@ std::string encode_session(const StoredSession& session) {
         w.u8(session.will->retain ? 1 : 0);
         write_properties(w, session.will->properties);
     }
+    // Appended later, and only when there is something to say: records without them read
+    // as anonymous on the first listener.
+    if (session.username || session.listener != 0) {
+        w.u8(session.username ? 1 : 0);
+        w.bytes(session.username.value_or(""));
+        w.u16(session.listener);
+    }
     return w.take();
 }
 
@@ -160,6 +167,14 @@ std::optional<StoredSession> decode_session(std::string_view key, std::string_vi
         will.retain = r.flag();
         will.properties = read_properties(r);
         s.will = std::move(will);
+    }
+    if (!r.done()) {
+        const bool has_username = r.flag();
+        std::string username = r.bytes();
+        if (has_username) {
+            s.username = std::move(username);
+        }
+        s.listener = r.u16();
     }
     return r.done() ? std::optional(std::move(s)) : std::nullopt;
 }

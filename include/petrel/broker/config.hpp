@@ -22,6 +22,22 @@ struct ListenerConfig {
     // Set by the listener-scoped TLS keywords (certfile, keyfile …) that follow the
     // `listener` line, as in Mosquitto; unset: plain TCP.
     std::optional<net::TlsSettings> tls;
+    // Prepended to every topic and filter of the listener's clients and taken off again on
+    // the way out, so that clients of different listeners live in separate topic trees
+    // ("" : none).
+    std::string mount_point;
+    // With per_listener_settings: this listener's own authentication and access control;
+    // each unset one falls back to the global setting.
+    std::optional<bool> allow_anonymous;
+    std::optional<std::string> password_file;
+    std::optional<std::string> acl_file;
+};
+
+// Who may connect to a listener and what they may do there.
+struct SecurityConfig {
+    bool allow_anonymous = false;
+    std::string password_file;  // "": no password file
+    std::string acl_file;       // "": every client may use every topic
 };
 
 enum class LogLevel { Error, Warning, Notice, Info, Debug };
@@ -48,6 +64,10 @@ struct ServerRedirect {
 
 struct Config {
     std::vector<ListenerConfig> listeners;  // empty: one listener on 127.0.0.1:1883
+    // As in Mosquitto: true makes allow_anonymous, password_file and acl_file apply to the
+    // `listener` line above them; false (the default): they apply to every listener
+    // wherever they are written.
+    bool per_listener_settings = false;
     // Unset: anonymous clients are allowed only when every listener is on loopback, so a
     // broker opened to the network does not start open by default.
     std::optional<bool> allow_anonymous;
@@ -101,6 +121,10 @@ struct Config {
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;
     bool effective_allow_anonymous() const;
+    // The settings that apply to `listener`: its own with per_listener_settings, the
+    // global ones otherwise. Unset, anonymous clients are allowed only on loopback: on
+    // this listener with per_listener_settings, on every listener without.
+    SecurityConfig security_for(const ListenerConfig& listener) const;
     unsigned effective_threads() const;
 };
 

@@ -47,6 +47,10 @@ struct StoredSession {
     // time point means nothing after a restart, and time spent stopped must count.
     std::int64_t disconnected_at_ms = 0;
     std::optional<protocol::Will> will;
+    // Who the latest connection was, for the ACL while the session is offline: its user
+    // name (none: anonymous) and the index of the listener it came in on.
+    std::optional<std::string> username;
+    std::uint16_t listener = 0;
 };
 
 struct StoredSubscription {

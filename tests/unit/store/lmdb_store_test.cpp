@@ -31,7 +31,7 @@ constexpr std::size_t kMiB = std::size_t{1} << 20;
 void write_sample(const std::filesystem::path& dir) {
     LmdbStore store({.directory = dir});
     WriteBatch b;
-    b.put_session({"c1", protocol::ProtocolVersion::V5, 60, 0, {}});
+    b.put_session({"c1", protocol::ProtocolVersion::V5, 60, 0, {}, {}, 0});
     b.put_subscription({"c1", "t/#", {}});
     b.put_message(1, make_message("t/1", "queued"));
     b.push_queued(queued("c1", 1, 1));
@@ -93,7 +93,7 @@ TEST(LmdbStore, OutOfSpaceFailsOnlyTheBatchThatDoesNotFit) {
     test::TempDir dir;
     LmdbStore store({.directory = dir.path(), .map_size = kMiB, .max_map_size = 2 * kMiB});
     WriteBatch big;
-    big.put_session({"big", protocol::ProtocolVersion::V5, 60, 0, {}});
+    big.put_session({"big", protocol::ProtocolVersion::V5, 60, 0, {}, {}, 0});
     big.put_message(1, make_message("r/big", std::string(4 * kMiB, 'x')));
     big.set_retained("r/big", 1);
     const auto result = commit(store, std::move(big));
@@ -199,7 +199,7 @@ TEST(LmdbStore, BatchModeFlushMakesCommitsDurable) {
                          .sync = false,
                          .batch_interval = std::chrono::milliseconds(5)});
         WriteBatch b;
-        b.put_session({"c1", protocol::ProtocolVersion::V311, 0xFFFFFFFF, 0, {}});
+        b.put_session({"c1", protocol::ProtocolVersion::V311, 0xFFFFFFFF, 0, {}, {}, 0});
         EXPECT_TRUE(commit(store, std::move(b)).ok);
         store.flush();
     }

@@ -57,7 +57,7 @@ TEST(RecordCodec, MessageExpiryTimeRoundTripsAndOlderRecordsHaveNone) {
 }
 
 TEST(RecordCodec, SessionRoundTrips) {
-    StoredSession s{"client", protocol::ProtocolVersion::V31, 99, -5, {}};
+    StoredSession s{"client", protocol::ProtocolVersion::V31, 99, -5, {}, {}, 0};
     protocol::Will will;
     will.topic = "w";
     will.payload = protocol::make_payload("bye");
@@ -75,6 +75,20 @@ TEST(RecordCodec, SessionRoundTrips) {
     EXPECT_TRUE(decoded->will->retain);
     expect_damage_refused(value,
                           [&](std::string_view v) { return decode_session(key, v).has_value(); });
+}
+
+TEST(RecordCodec, SessionKeepsItsUserNameAndListener) {
+    StoredSession s{"client", protocol::ProtocolVersion::V5, 60, 0, {}, "alice", 3};
+    auto decoded = decode_session(session_key(s.client_id), encode_session(s));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->username, "alice");
+    EXPECT_EQ(decoded->listener, 3);
+
+    s.username.reset();  // anonymous, on a listener other than the first
+    decoded = decode_session(session_key(s.client_id), encode_session(s));
+    ASSERT_TRUE(decoded);
+    EXPECT_FALSE(decoded->username);
+    EXPECT_EQ(decoded->listener, 3);
 }
 
 TEST(RecordCodec, SubscriptionRoundTrips) {
@@ -202,7 +216,7 @@ TEST(RecordCodec, HashedClientDecodesOnlyWithItsName) {
     std::string id;
     EXPECT_EQ(decode_qos2_key(qos2_key(client, 300), &id, names_of(client)), 300);
     EXPECT_EQ(id, client);
-    StoredSession s{client, protocol::ProtocolVersion::V5, 1, 0, {}};
+    StoredSession s{client, protocol::ProtocolVersion::V5, 1, 0, {}, {}, 0};
     auto session = decode_session(session_key(client), encode_session(s), names_of(client));
     ASSERT_TRUE(session);
     EXPECT_EQ(session->client_id, client);

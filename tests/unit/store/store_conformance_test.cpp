@@ -23,7 +23,7 @@ class StoreConformance : public test::StoreFixture<Harness> {};
 TYPED_TEST_SUITE(StoreConformance, test::Stores);
 
 TYPED_TEST(StoreConformance, SessionRoundTripsWithWill) {
-    StoredSession s{"c1", protocol::ProtocolVersion::V5, 3600, 1'700'000'000'123, {}};
+    StoredSession s{"c1", protocol::ProtocolVersion::V5, 3600, 1'700'000'000'123, {}, {}, 0};
     protocol::Will will;
     will.topic = "will/c1";
     will.payload = protocol::make_payload("gone");
@@ -166,7 +166,7 @@ TYPED_TEST(StoreConformance, EraseSessionCascadesAndSparesOtherClients) {
     // "c" is a byte prefix of "cc": the cascade must not reach into it.
     for (const std::string client : {"c", "cc"}) {
         WriteBatch b;
-        b.put_session({client, protocol::ProtocolVersion::V311, 0xFFFFFFFF, 0, {}});
+        b.put_session({client, protocol::ProtocolVersion::V311, 0xFFFFFFFF, 0, {}, {}, 0});
         b.put_subscription({client, "x/#", {}});
         b.add_inbound_qos2(client, 1);
         ASSERT_TRUE(commit(this->store(), std::move(b)).ok);
@@ -226,7 +226,7 @@ TYPED_TEST(StoreConformance, UnreferencedMessageIsNotStored) {
 
 TYPED_TEST(StoreConformance, DanglingReferenceFailsTheWholeBatch) {
     WriteBatch b;
-    b.put_session({"c1", protocol::ProtocolVersion::V5, 10, 0, {}});
+    b.put_session({"c1", protocol::ProtocolVersion::V5, 10, 0, {}, {}, 0});
     b.push_queued(queued("c1", 1, 404));
     const auto result = commit(this->store(), std::move(b));
     EXPECT_FALSE(result.ok);

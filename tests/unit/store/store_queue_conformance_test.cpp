@@ -47,7 +47,7 @@ TYPED_TEST(QueueConformance, QueuedBytesAndSummaries) {
     b.push_queued(queued("c1", 5, 1, 100));
     b.push_queued(queued("c1", 9, 1, 250));
     b.push_queued(queued("c2", 1, 1, 7));
-    b.put_session({"idle", protocol::ProtocolVersion::V5, 60, 0, {}});
+    b.put_session({"idle", protocol::ProtocolVersion::V5, 60, 0, {}, {}, 0});
     ASSERT_TRUE(commit(this->store(), std::move(b)).ok);
 
     auto snap = this->reloaded();
@@ -269,7 +269,7 @@ TYPED_TEST(QueueConformance, LongNamesWorkEverywhere) {
     const std::string filter = std::string(9'999, 'f') + "#";
     const std::string topic(10'000, 'r');
     for (const auto& id : {client, twin}) {
-        StoredSession s{id, protocol::ProtocolVersion::V5, 60, 0, {}};
+        StoredSession s{id, protocol::ProtocolVersion::V5, 60, 0, {}, {}, 0};
         s.will = protocol::Will{};
         s.will->topic = topic;
         WriteBatch b;
