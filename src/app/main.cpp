@@ -1,5 +1,6 @@
 // petrel: the broker's command line. Parses arguments and the config file, starts the
-// broker, and waits for SIGINT/SIGTERM (SIGHUP reloads the TLS certificates and keys).
+// broker, and waits for SIGINT/SIGTERM (SIGHUP reloads the TLS certificates and keys, and
+// the TLS-PSK files).
 // Start-up errors are printed as one line, exit 1.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,10 +12,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
 
+#include "open_file_limit.hpp"
 #include "petrel/broker/broker.hpp"
 #include "petrel/broker/config.hpp"
 #include "petrel/store/lmdb_store.hpp"
@@ -105,6 +108,34 @@ extern "C" void store_fault(int /*signal_number*/) {
     _exit(1);  // a start-up error like any other, not a crash
 }
 
+std::string describe_limit(rlim_t limit) {
+    return limit == RLIM_INFINITY ? "unlimited" : std::to_string(limit);
+}
+
+// Raises the descriptor limit (one per client) and says where it stands.
+void raise_and_log_open_file_limit(spdlog::logger& log) {
+    // Below this a broker runs out of descriptors at a few thousand clients.
+    constexpr rlim_t kFewDescriptors = 4096;
+    const petrel::app::OpenFileLimit files = petrel::app::raise_open_file_limit();
+    if (files.error != 0) {
+        log.warn("cannot raise the open file limit (now {}, hard limit {}): {}",
+                 describe_limit(files.now), describe_limit(files.hard), std::strerror(files.error));
+    } else if (files.now != files.before) {
+        log.info("open file limit {} (raised from {}, the hard limit is {})",
+                 describe_limit(files.now), describe_limit(files.before),
+                 describe_limit(files.hard));
+    } else {
+        log.info("open file limit {} (hard limit {})", describe_limit(files.now),
+                 describe_limit(files.hard));
+    }
+    if (files.now < kFewDescriptors) {
+        log.warn(
+            "open file limit {} is low: each client takes one, so accepts will fail beyond "
+            "about that many clients; raise the hard limit (ulimit -Hn, LimitNOFILE=)",
+            describe_limit(files.now));
+    }
+}
+
 void report_store_faults(bool on) {
     struct sigaction action {};
     action.sa_handler = on ? store_fault : SIG_DFL;
@@ -150,6 +181,7 @@ int main(int argc, char** argv) {
         }
         log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
         log->flush_on(spdlog::level::trace);
+        raise_and_log_open_file_limit(*log);
 
         const sigset_t stop_signals = block_stop_signals();
         report_store_faults(true);
@@ -158,7 +190,7 @@ int main(int argc, char** argv) {
         broker.start();
         int received = 0;
         while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP) {
-            log->info("received SIGHUP, reloading TLS certificates");
+            log->info("received SIGHUP, reloading TLS certificates and PSK files");
             broker.reload_tls();
         }
         log->info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");

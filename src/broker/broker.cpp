@@ -123,6 +123,12 @@ void Broker::start() {
         const bool v6 = listener.address().find(':') != std::string::npos;
         log_->info("listening on {}{}{}:{}{}", v6 ? "[" : "", listener.address(), v6 ? "]" : "",
                    listener.port(), listener.tls() != nullptr ? " (TLS)" : "");
+        if (listener.tls() != nullptr && listener.tls()->settings().uses_psk()) {
+            const std::size_t identities = listener.tls()->psk_identities();
+            log_->info("TLS listener {}: TLS-PSK with {} {} from {}", listener.port(), identities,
+                       identities == 1 ? "identity" : "identities",
+                       listener.tls()->settings().psk_file);
+        }
     }
     log_->info("petrel {} running with {} worker threads", PETREL_VERSION,
                context_->workers.size());
@@ -148,12 +154,24 @@ void Broker::reload_tls() {
         if (listener.tls() == nullptr) {
             continue;
         }
+        const net::TlsSettings& settings = listener.tls()->settings();
         try {
             listener.tls()->reload();
-            log_->info("TLS listener {}: certificate, key and CA reloaded", listener.port());
+            if (settings.uses_certificate()) {
+                log_->info("TLS listener {}: certificate, key and CA reloaded", listener.port());
+            }
+            if (settings.uses_psk()) {
+                const std::size_t identities = listener.tls()->psk_identities();
+                log_->info("TLS listener {}: PSK file {} reloaded, {} {}", listener.port(),
+                           settings.psk_file, identities,
+                           identities == 1 ? "identity" : "identities");
+            }
         } catch (const std::exception& error) {
-            log_->error("TLS listener {}: reload failed, keeping the current certificate: {}",
-                        listener.port(), error.what());
+            const char* kept = !settings.uses_psk()          ? "certificate"
+                               : settings.uses_certificate() ? "certificate and PSK keys"
+                                                             : "PSK keys";
+            log_->error("TLS listener {}: reload failed, keeping the current {}: {}",
+                        listener.port(), kept, error.what());
         }
     }
 }

@@ -111,6 +111,9 @@ const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
                   throw std::invalid_argument("only 'mqtt' is supported, got '" + a[0] + "'");
               }
           }}},
+        // TLS-PSK, as in Mosquitto: the hint switches it on for the listener.
+        {"psk_hint", tls_keyword([](auto& t, const auto& v) { t.psk_hint = v; })},
+        {"psk_file", tls_keyword([](auto& t, const auto& v) { t.psk_file = v; })},
     };
     return table;
 }
@@ -128,19 +131,34 @@ Keyword security_keyword(SecuritySetter set) {
             }};
 }
 
-// A TLS listener needs its certificate and key; verifying clients needs a CA.
+// A TLS listener needs its certificate and key, or its pre-shared keys, or both;
+// verifying clients needs a CA.
 void check_listener_tls(const ListenerConfig& listener, const std::string& where) {
     if (!listener.tls) {
         return;
     }
     const net::TlsSettings& tls = *listener.tls;
-    if (tls.certfile.empty() || tls.keyfile.empty()) {
-        throw ConfigError(where + "TLS listener " + std::to_string(listener.port) +
-                          " needs both certfile and keyfile");
+    const std::string port = std::to_string(listener.port);
+    const bool psk = !tls.psk_hint.empty() || !tls.psk_file.empty();
+    if (psk && (tls.psk_hint.empty() || tls.psk_file.empty())) {
+        throw ConfigError(where + "TLS-PSK listener " + port + " needs both psk_hint and psk_file");
+    }
+    if (!psk && tls.certfile.empty() && tls.keyfile.empty()) {
+        throw ConfigError(where + "TLS listener " + port +
+                          " needs certfile and keyfile, or psk_hint and psk_file");
+    }
+    if (tls.certfile.empty() != tls.keyfile.empty()) {
+        throw ConfigError(where + "TLS listener " + port + " needs both certfile and keyfile");
     }
     if (tls.require_certificate && tls.cafile.empty() && tls.capath.empty()) {
-        throw ConfigError(where + "require_certificate on listener " +
-                          std::to_string(listener.port) + " needs cafile or capath");
+        throw ConfigError(where + "require_certificate on listener " + port +
+                          " needs cafile or capath");
+    }
+    if (tls.require_certificate && psk) {
+        // A PSK handshake never asks for a certificate, so the requirement would silently
+        // not apply to PSK clients.
+        throw ConfigError(where + "require_certificate and psk_hint on listener " + port +
+                          ": PSK clients present no certificate (use two listeners)");
     }
 }
 

@@ -65,14 +65,21 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
     if (stream_->tls_identity_is_username()) {
-        // use_identity_as_username: the verified client certificate names the client, and
-        // is its proof; the user name and password it sent are ignored, as in Mosquitto.
-        std::optional<std::string> name = stream_->tls_peer_common_name();
+        // use_identity_as_username: the PSK identity, or else the verified client
+        // certificate, names the client and is its proof; the user name and password it
+        // sent are ignored, as in Mosquitto.
+        std::optional<std::string> name = stream_->tls_psk_identity();
+        const char* source = "TLS-PSK identity";
         if (!name) {
-            refuse_connect(ReasonCode::NotAuthorized, "no client certificate CN for the user name");
+            name = stream_->tls_peer_common_name();
+            source = "TLS client certificate";
+        }
+        if (!name) {
+            refuse_connect(ReasonCode::NotAuthorized,
+                           "no PSK identity or client certificate CN for the user name");
             return;
         }
-        worker_.log().info("{}: user name '{}' from the TLS client certificate", describe(), *name);
+        worker_.log().info("{}: user name '{}' from the {}", describe(), *name, source);
         connect.username = std::move(*name);
         connect.password.reset();
         identity_from_certificate_ = true;

@@ -188,6 +188,10 @@ std::optional<std::string> Stream::tls_peer_common_name() const {
     return tls_ ? tls_->peer_common_name() : std::nullopt;
 }
 
+std::optional<std::string> Stream::tls_psk_identity() const {
+    return tls_ ? tls_->psk_identity() : std::nullopt;
+}
+
 bool Stream::tls_identity_is_username() const {
     return tls_ && tls_->identity_is_username();
 }

@@ -1,14 +1,22 @@
 #include "petrel/net/tls_context.hpp"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
+#include "tls_psk.hpp"
 #include "tls_session.hpp"
 
 namespace petrel::net {
+
+struct TlsContext::Material {
+    std::shared_ptr<SSL_CTX> ctx;
+    std::shared_ptr<const PskServerState> psk;  // null without TLS-PSK
+};
 
 namespace {
 
@@ -24,6 +32,53 @@ namespace {
     throw std::runtime_error(message);
 }
 
+// The context's TLS 1.3 suites, those with a SHA-256 hash first; "" when it has none.
+std::string sha256_suites_first(SSL_CTX* ctx) {
+    std::string sha256;
+    std::string others;
+    STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+    for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+        const SSL_CIPHER* cipher = sk_SSL_CIPHER_value(ciphers, i);
+        if (std::strcmp(SSL_CIPHER_get_version(cipher), "TLSv1.3") != 0) {
+            continue;
+        }
+        const EVP_MD* digest = SSL_CIPHER_get_handshake_digest(cipher);
+        std::string& list =
+            digest != nullptr && EVP_MD_get_type(digest) == NID_sha256 ? sha256 : others;
+        list += list.empty() ? "" : ":";
+        list += SSL_CIPHER_get_name(cipher);
+    }
+    if (sha256.empty()) {
+        return {};
+    }
+    return others.empty() ? sha256 : sha256 + ":" + others;
+}
+
+// TLS-PSK on `ctx`: the keys from the PSK file, the hint, and the callbacks that look
+// identities up (TlsSession).
+std::shared_ptr<const PskServerState> set_up_psk(SSL_CTX* ctx, const TlsSettings& s) {
+    auto state = std::make_shared<PskServerState>();
+    state->keys = PskFile::load(s.psk_file);  // throws naming FILE:LINE
+    state->tls13_suites = sha256_suites_first(ctx);
+    if (state->tls13_suites.empty()) {
+        fail("ciphersuites '" + s.ciphersuites +
+             "' has no SHA-256 suite, which TLS 1.3 PSK clients need "
+             "(TLS_AES_128_GCM_SHA256 or TLS_CHACHA20_POLY1305_SHA256)");
+    }
+    if (SSL_CTX_use_psk_identity_hint(ctx, s.psk_hint.c_str()) != 1) {
+        fail("psk_hint is longer than " + std::to_string(PSK_MAX_IDENTITY_LEN) + " bytes");
+    }
+    SSL_CTX_set_psk_server_callback(ctx, &TlsSession::find_psk);
+    SSL_CTX_set_client_hello_cb(ctx, &TlsSession::on_client_hello, nullptr);
+    // No session resumption: every handshake then asks for the identity's key, so a key
+    // removed from the file stops working at the next reload, and (TLS 1.3) a resumed
+    // session can only be an external PSK (see TlsSession::used_psk).
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    return state;
+}
+
 }  // namespace
 
 TlsContext::TlsContext(TlsSettings settings)
@@ -31,9 +86,13 @@ TlsContext::TlsContext(TlsSettings settings)
 
 TlsContext::~TlsContext() = default;
 
-TlsContext::ContextPtr TlsContext::build(const TlsSettings& s) {
+TlsContext::MaterialPtr TlsContext::build(const TlsSettings& s) {
+    if (!s.uses_certificate() && !s.uses_psk()) {
+        throw std::runtime_error(
+            "a TLS listener needs certfile and keyfile, or psk_hint and psk_file");
+    }
     ERR_clear_error();
-    ContextPtr ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+    std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
     if (!ctx) {
         fail("cannot create a TLS context");
     }
@@ -53,14 +112,20 @@ TlsContext::ContextPtr TlsContext::build(const TlsSettings& s) {
     if (!s.ciphersuites.empty() && SSL_CTX_set_ciphersuites(raw, s.ciphersuites.c_str()) != 1) {
         fail("ciphersuites '" + s.ciphersuites + "' selects no cipher suite");
     }
-    if (SSL_CTX_use_certificate_chain_file(raw, s.certfile.c_str()) != 1) {
-        fail("cannot load certfile " + s.certfile);
+    if (s.uses_certificate()) {
+        if (SSL_CTX_use_certificate_chain_file(raw, s.certfile.c_str()) != 1) {
+            fail("cannot load certfile " + s.certfile);
+        }
+        if (SSL_CTX_use_PrivateKey_file(raw, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
+            fail("cannot load keyfile " + s.keyfile);
+        }
+        if (SSL_CTX_check_private_key(raw) != 1) {
+            fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
+        }
     }
-    if (SSL_CTX_use_PrivateKey_file(raw, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
-        fail("cannot load keyfile " + s.keyfile);
-    }
-    if (SSL_CTX_check_private_key(raw) != 1) {
-        fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
+    std::shared_ptr<const PskServerState> psk;
+    if (s.uses_psk()) {
+        psk = set_up_psk(raw, s);
     }
     const bool have_ca = !s.cafile.empty() || !s.capath.empty();
     if (have_ca) {
@@ -87,25 +152,31 @@ TlsContext::ContextPtr TlsContext::build(const TlsSettings& s) {
     static const unsigned char kSessionContext[] = "petrel";
     SSL_CTX_set_session_id_context(raw, kSessionContext, sizeof kSessionContext - 1);
     ERR_clear_error();
-    return ctx;
+    return std::make_shared<const Material>(Material{std::move(ctx), std::move(psk)});
+}
+
+TlsContext::MaterialPtr TlsContext::current() const {
+    const std::lock_guard lock(mutex_);
+    return current_;
+}
+
+std::size_t TlsContext::psk_identities() const {
+    const MaterialPtr material = current();
+    return material->psk ? material->psk->keys.size() : 0;
 }
 
 void TlsContext::reload() {
-    ContextPtr fresh = build(settings_);  // throws, leaving the current one in place
+    MaterialPtr fresh = build(settings_);  // throws, leaving the current one in place
     const std::lock_guard lock(mutex_);
     current_ = std::move(fresh);
 }
 
 TlsSessionPtr TlsContext::new_session(int fd) const {
-    ContextPtr ctx;
-    {
-        const std::lock_guard lock(mutex_);
-        ctx = current_;
-    }
+    const MaterialPtr material = current();
     ERR_clear_error();
-    // The SSL object holds its own reference to the context, so a reload never pulls it
-    // from under a live connection.
-    SSL* ssl = SSL_new(ctx.get());
+    // The SSL object holds its own reference to the context, and the session one to the
+    // PSK keys, so a reload never pulls either from under a live connection.
+    SSL* ssl = SSL_new(material->ctx.get());
     if (ssl == nullptr) {
         fail("cannot create a TLS session");
     }
@@ -114,7 +185,7 @@ TlsSessionPtr TlsContext::new_session(int fd) const {
         fail("cannot attach a TLS session to its socket");
     }
     SSL_set_accept_state(ssl);
-    return TlsSessionPtr(new TlsSession(ssl, settings_.use_identity_as_username));
+    return TlsSessionPtr(new TlsSession(ssl, settings_.use_identity_as_username, material->psk));
 }
 
 }  // namespace petrel::net

@@ -5,18 +5,45 @@
 #include <openssl/x509.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 #include "petrel/net/stream.hpp"
+#include "tls_psk.hpp"
 
 namespace petrel::net {
+
+namespace {
+
+// A client-chosen identity made safe for a log line: control and non-ASCII bytes as \xNN.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte >= 0x7f || c == '\\' || c == '\'') {
+            char escaped[5];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 void TlsSessionDeleter::operator()(TlsSession* session) const {
     delete session;
 }
 
-TlsSession::TlsSession(ssl_st* ssl, bool identity_is_username)
-    : ssl_(ssl), identity_is_username_(identity_is_username) {}
+TlsSession::TlsSession(ssl_st* ssl, bool identity_is_username,
+                       std::shared_ptr<const PskServerState> psk)
+    : ssl_(ssl), identity_is_username_(identity_is_username), psk_(std::move(psk)) {
+    SSL_set_app_data(ssl_, this);  // for the PSK callbacks
+}
 
 TlsSession::~TlsSession() {
     SSL_free(ssl_);
@@ -34,6 +61,11 @@ TlsSession::Step TlsSession::classify(int result, const char* what) {
     }
     failed_ = true;
     error_ = what;
+    if (!established_ && !psk_problem_.empty()) {
+        error_ += ": " + psk_problem_;
+    } else if (!established_ && !psk_identity_.empty()) {
+        error_ += " (PSK identity '" + printable(psk_identity_) + "')";
+    }
     if (code == SSL_ERROR_SYSCALL) {
         error_ += errno != 0 ? std::string(": ") + std::strerror(errno) : ": connection closed";
     } else if (code == SSL_ERROR_ZERO_RETURN) {
@@ -128,6 +160,68 @@ std::optional<std::string> TlsSession::peer_common_name() const {
     }
     X509_free(cert);
     return name;
+}
+
+bool TlsSession::used_psk() const {
+    if (SSL_version(ssl_) == TLS1_3_VERSION) {
+        // An external PSK shows as a resumed session; TlsContext turns real resumption
+        // (tickets, the session cache) off on PSK listeners, so nothing else does.
+        return SSL_session_reused(ssl_) == 1;
+    }
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_);
+    if (cipher == nullptr) {
+        return false;
+    }
+    const int kx = SSL_CIPHER_get_kx_nid(cipher);
+    return kx == NID_kx_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk ||
+           kx == NID_kx_rsa_psk;
+}
+
+std::optional<std::string> TlsSession::psk_identity() const {
+    if (!established_ || psk_identity_.empty() || !used_psk()) {
+        return std::nullopt;
+    }
+    return psk_identity_;
+}
+
+unsigned int TlsSession::find_psk(ssl_st* ssl, const char* identity, unsigned char* psk,
+                                  unsigned int max_psk_len) {
+    auto* session = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+    if (session == nullptr || session->psk_ == nullptr || identity == nullptr) {
+        return 0;
+    }
+    const std::string* key = session->psk_->keys.find(identity);
+    if (key == nullptr) {
+        // 0: no key. TLS 1.2 then fails the handshake (unknown_psk_identity); TLS 1.3
+        // ignores the PSK and needs a certificate instead.
+        session->psk_identity_.clear();
+        session->psk_problem_ = "unknown PSK identity '" + printable(identity) + "'";
+        return 0;
+    }
+    if (key->size() > max_psk_len) {
+        session->psk_problem_ = "the key of PSK identity '" + printable(identity) + "' is too long";
+        return 0;
+    }
+    std::memcpy(psk, key->data(), key->size());
+    session->psk_identity_ = identity;
+    session->psk_problem_.clear();
+    return static_cast<unsigned int>(key->size());
+}
+
+int TlsSession::on_client_hello(ssl_st* ssl, int* alert, void* /*unused*/) {
+    auto* session = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+    if (session == nullptr || session->psk_ == nullptr) {
+        return SSL_CLIENT_HELLO_SUCCESS;
+    }
+    const unsigned char* extension = nullptr;
+    std::size_t length = 0;
+    // A TLS 1.3 client offering a PSK: choose among the suites its key can be used with.
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &extension, &length) == 1 &&
+        SSL_set_ciphersuites(ssl, session->psk_->tls13_suites.c_str()) != 1) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_CLIENT_HELLO_ERROR;
+    }
+    return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 }  // namespace petrel::net

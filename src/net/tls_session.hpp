@@ -4,9 +4,14 @@
 //
 // The session owns no socket: it moves, with the socket's fd, from one worker's Stream to
 // another's (see Stream::release).
+//
+// On a TLS-PSK listener the session also answers OpenSSL's PSK callbacks: it looks the
+// client's identity up in the listener's keys and remembers it, for the user name and
+// for the log.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -14,10 +19,13 @@ struct ssl_st;
 
 namespace petrel::net {
 
+struct PskServerState;
+
 class TlsSession {
   public:
-    // Takes ownership of `ssl`, already set up for `fd` in server mode.
-    TlsSession(ssl_st* ssl, bool identity_is_username);
+    // Takes ownership of `ssl`, already set up for `fd` in server mode. `psk`: the
+    // listener's keys (null without TLS-PSK).
+    TlsSession(ssl_st* ssl, bool identity_is_username, std::shared_ptr<const PskServerState> psk);
     ~TlsSession();
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
@@ -43,16 +51,28 @@ class TlsSession {
     const std::string& error() const { return error_; }
     // The verified client certificate's subject CN, if any.
     std::optional<std::string> peer_common_name() const;
+    // The identity whose pre-shared key authenticated the handshake, once established.
+    std::optional<std::string> psk_identity() const;
     bool identity_is_username() const { return identity_is_username_; }
+
+    // OpenSSL callbacks, installed on the context of a TLS-PSK listener (TlsContext). They
+    // find their session through the SSL object's app data.
+    static unsigned int find_psk(ssl_st* ssl, const char* identity, unsigned char* psk,
+                                 unsigned int max_psk_len);
+    static int on_client_hello(ssl_st* ssl, int* alert, void* unused);
 
   private:
     Step classify(int result, const char* what);
+    bool used_psk() const;
 
     ssl_st* ssl_;
     bool identity_is_username_;
+    std::shared_ptr<const PskServerState> psk_;
     bool established_ = false;
     bool failed_ = false;
     std::string error_;
+    std::string psk_identity_;  // the identity whose key was handed to OpenSSL
+    std::string psk_problem_;   // why no key was (an unknown identity), for error()
 };
 
 }  // namespace petrel::net

@@ -21,6 +21,7 @@
 #include "support/broker_process.hpp"
 #include "support/child_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_support.hpp"
 #include "support/worker_placement.hpp"
 
 namespace petrel::test {
@@ -28,38 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-// A fresh CA with server and client certificates in `dir`.
-void generate_certificates(const fs::path& dir) {
-    const CommandResult made = run_command(
-        {std::string(PETREL_SOURCE_DIR) + "/tls/gen-certs.sh", "-o", dir.string()}, 60s);
-    ASSERT_EQ(made.status, 0) << made.out << made.err;
-}
-
-std::string tls_block(const fs::path& certs, const std::string& extra = {}) {
-    return "listener 0 127.0.0.1\n"
-           "certfile " +
-           (certs / "server.crt").string() + "\n" + "keyfile " + (certs / "server.key").string() +
-           "\n" + "cafile " + (certs / "ca.crt").string() + "\n" + extra;
-}
-
-// mosquitto_pub over TLS (or plain TCP with no `cafile`), QoS 1, to 127.0.0.1:`port`.
-CommandResult publish(std::uint16_t port, const std::vector<std::string>& options,
-                      const std::string& message = "hello") {
-    std::vector<std::string> argv = {find_program("mosquitto_pub"),
-                                     "-h",
-                                     "127.0.0.1",
-                                     "-p",
-                                     std::to_string(port),
-                                     "-t",
-                                     "tls/test",
-                                     "-q",
-                                     "1",
-                                     "-m",
-                                     message};
-    argv.insert(argv.end(), options.begin(), options.end());
-    return run_command(argv, 15s);
-}
 
 // A raw TCP connection that sends `bytes` and then reports whether the broker closed it
 // within `within`.
@@ -97,35 +66,6 @@ class RawSocket {
     int fd_ = -1;
     bool connected_ = false;
 };
-
-std::unique_ptr<mqtt::async_client> tls_paho(std::uint16_t port, const std::string& id) {
-    return std::make_unique<mqtt::async_client>("ssl://127.0.0.1:" + std::to_string(port), id,
-                                                mqtt::create_options(MQTTVERSION_3_1_1));
-}
-
-mqtt::connect_options tls_paho_options(const fs::path& ca, const fs::path& cert = {},
-                                       const fs::path& key = {}) {
-    mqtt::ssl_options_builder ssl;
-    ssl.trust_store(ca.string()).enable_server_cert_auth(true);
-    if (!cert.empty()) {
-        ssl.key_store(cert.string()).private_key(key.string());
-    }
-    return mqtt::connect_options_builder()
-        .keep_alive_interval(60s)
-        .connect_timeout(5s)
-        .clean_session(true)
-        .automatic_reconnect(false)
-        .ssl(ssl.finalize())
-        .finalize();
-}
-
-// Broker options for a config whose only listeners are its own.
-BrokerOptions only(std::string config) {
-    BrokerOptions options;
-    options.extra_config = std::move(config);
-    options.default_listener = false;
-    return options;
-}
 
 class TlsTest : public ::testing::Test {
   protected:

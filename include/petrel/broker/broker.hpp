@@ -29,7 +29,7 @@ class Broker {
     // Disconnects every client (v5: DISCONNECT 0x8B) and stops the workers. Idempotent.
     void stop();
 
-    // Re-reads every TLS listener's certificate, key and CA files (SIGHUP): new
+    // Re-reads every TLS listener's certificate, key, CA and PSK files (SIGHUP): new
     // handshakes use them, live connections carry on. A listener whose files fail to load
     // keeps its current ones (logged). Thread-safe.
     void reload_tls();

@@ -123,7 +123,10 @@ class Stream {
     bool is_tls() const { return tls_ != nullptr; }
     // The verified client certificate's CN (TLS with a client certificate only).
     std::optional<std::string> tls_peer_common_name() const;
-    // The listener's use_identity_as_username: the CN stands for the MQTT username.
+    // The identity whose pre-shared key authenticated the handshake (TLS-PSK only).
+    std::optional<std::string> tls_psk_identity() const;
+    // The listener's use_identity_as_username: the PSK identity or the CN stands for the
+    // MQTT username.
     bool tls_identity_is_username() const;
     // Why the last TLS handshake or record failed ("" if none did).
     const std::string& tls_error() const { return tls_error_; }

@@ -7,6 +7,7 @@
 // sessions keep a reference to the context they started with and carry on.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,19 +28,30 @@ struct TlsSettings {
     TlsVersion min_version = TlsVersion::Tls12;
     std::string ciphers;       // TLS 1.2 cipher list (OpenSSL syntax); "": OpenSSL's default
     std::string ciphersuites;  // TLS 1.3 suites; "": OpenSSL's default
-    bool require_certificate = false;       // handshake fails without a valid client cert
-    bool use_identity_as_username = false;  // the client certificate's CN is the username
+    bool require_certificate = false;  // handshake fails without a valid client cert
+    // The client certificate's CN, or the PSK identity, is the username.
+    bool use_identity_as_username = false;
+    // TLS-PSK: the hint sent to TLS 1.2 clients (it also switches PSK on, as in
+    // Mosquitto), and the file of identity:hexkey lines (see psk_file.hpp).
+    std::string psk_hint;
+    std::string psk_file;
+
+    bool uses_certificate() const { return !certfile.empty(); }
+    bool uses_psk() const { return !psk_hint.empty(); }
 };
 
 class TlsContext {
   public:
-    // Builds the context; throws std::runtime_error naming the file or setting at fault.
+    // Builds the context; throws std::runtime_error naming the file or setting at fault
+    // (a bad PSK file line as FILE:LINE).
     explicit TlsContext(TlsSettings settings);
     ~TlsContext();
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
     const TlsSettings& settings() const { return settings_; }
+    // Identities in the PSK file currently loaded (0 without PSK).
+    std::size_t psk_identities() const;
 
     // Re-reads the files. On failure the current context stays and the error is thrown
     // (std::runtime_error); live and new connections are unaffected. Thread-safe.
@@ -50,12 +62,15 @@ class TlsContext {
     TlsSessionPtr new_session(int fd) const;
 
   private:
-    using ContextPtr = std::shared_ptr<ssl_ctx_st>;
-    static ContextPtr build(const TlsSettings& settings);
+    // The OpenSSL context and the PSK keys its sessions look up, built and swapped together.
+    struct Material;
+    using MaterialPtr = std::shared_ptr<const Material>;
+    static MaterialPtr build(const TlsSettings& settings);
+    MaterialPtr current() const;
 
     const TlsSettings settings_;
     mutable std::mutex mutex_;
-    ContextPtr current_;  // guarded by mutex_
+    MaterialPtr current_;  // guarded by mutex_
 };
 
 }  // namespace petrel::net
