@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker_context.hpp"
+#include "memory_guard.hpp"
 #include "petrel/auth/scram.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/net/tls_context.hpp"
@@ -19,6 +20,27 @@ struct Broker::Listeners {
 };
 
 namespace {
+
+// memory_limit as configured, or its default for this machine; logged either way, so
+// that the operator sees what the guard will do.
+std::size_t resolve_memory_limit(const Config& config, spdlog::logger& log) {
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    if (config.memory_limit) {
+        if (*config.memory_limit == 0) {
+            log.info("memory guard off (memory_limit 0)");
+        } else {
+            log.info("memory guard: memory_limit {} MiB", *config.memory_limit / kMiB);
+        }
+        return *config.memory_limit;
+    }
+    const DefaultMemoryLimit found = default_memory_limit();
+    if (found.bytes == 0) {
+        log.warn("memory guard off: the size of physical memory is unknown");
+        return 0;
+    }
+    log.info("memory guard: memory_limit {} MiB (3/4 of {})", found.bytes / kMiB, found.basis);
+    return found.bytes;
+}
 
 std::unique_ptr<store::Store> open_store(const Config& config, spdlog::logger& log) {
     if (!config.persistence) {
@@ -42,7 +64,8 @@ std::unique_ptr<store::Store> open_store(const Config& config, spdlog::logger& l
 
 Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
-    context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_));
+    context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_),
+                                               resolve_memory_limit(config_, *log_));
     context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;
     if (!config_.password_file.empty()) {
         // A bad file stops start-up: its error names the file and line.
@@ -90,9 +113,12 @@ void Broker::start() {
         listeners_->open.emplace_back(listener.bind_address, listener.port);
         listeners_->open.back().set_tls(std::move(tls));
     }
-    for (net::Listener& listener : listeners_->open) {
+    // Measured once before the first accept: a limit the broker is already above (a large
+    // store recovered, a limit set too low) refuses from the start.
+    context_->admission.memory_guard().check();
+    for (std::size_t index = 0; index < listeners_->open.size(); ++index) {
         for (auto& worker : context_->workers) {
-            worker->accept_from(listener);
+            worker->accept_from(listeners_->open[index], index);
         }
     }
     for (auto& worker : context_->workers) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "connection_admission.hpp"
 #include "credential_checker.hpp"
 #include "petrel/auth/acl.hpp"
 #include "petrel/auth/authenticator.hpp"
@@ -24,11 +25,13 @@ namespace petrel::broker {
 class Worker;
 
 struct BrokerContext {
+    // `memory_limit`: config.memory_limit resolved (its default depends on the machine).
     BrokerContext(const Config& config_in, spdlog::logger& log_in,
-                  std::unique_ptr<store::Store> store_in)
+                  std::unique_ptr<store::Store> store_in, std::size_t memory_limit)
         : config(config_in),
           log(log_in),
           allow_anonymous(config_in.effective_allow_anonymous()),
+          admission(config_in, memory_limit, log_in),
           router(config_in.shared_subscription_strategy),
           store(std::move(store_in)),
           store_health(log_in) {}
@@ -40,6 +43,9 @@ struct BrokerContext {
     const Config& config;
     spdlog::logger& log;
     const bool allow_anonymous;  // Config::effective_allow_anonymous, decided once
+    // Connection limits and the memory guard; before `workers`, whose connections hold
+    // its slots.
+    ConnectionAdmission admission;
     Router router;
     // Enhanced authentication (4.12) and CONNECT passwords, from password_file; null when
     // none is configured.

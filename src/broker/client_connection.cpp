@@ -10,8 +10,12 @@ using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
 ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
-                                   net::TlsSessionPtr tls)
-    : worker_(worker), peer_(peer), last_received_(Clock::now()), opened_at_(Clock::now()) {
+                                   net::TlsSessionPtr tls, ConnectionSlot slot)
+    : worker_(worker),
+      slot_(std::move(slot)),
+      peer_(peer),
+      last_received_(Clock::now()),
+      opened_at_(Clock::now()) {
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
         net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
@@ -361,12 +365,16 @@ void ClientConnection::fail(const protocol::Error& error) {
     finish(true);
 }
 
-void ClientConnection::disconnect(ReasonCode reason, bool publish_will) {
+void ClientConnection::disconnect(ReasonCode reason, bool publish_will, std::string_view why) {
     if (phase_ == Phase::Closed) {
         return;
     }
     if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
-        send(protocol::Disconnect{reason, {}});
+        protocol::Disconnect disconnect{reason, {}};
+        if (!why.empty()) {
+            disconnect.properties.add_text(protocol::PropertyId::ReasonString, std::string(why));
+        }
+        send(disconnect);
     }
     finish(publish_will);
 }
