@@ -165,5 +165,20 @@ TEST(TopicLevelsTest, DeeperTopicsFiltersAndWillTopicsAreRefused) {
     pair.exchange(5);
 }
 
+// 16b checks max_subscriptions_per_client for MQTT 5 (0x97); 3.1.1 has only 0x80.
+TEST(SubscriptionLimitTest, MaxSubscriptionsPerClientRefusesA311FilterWith0x80) {
+    BrokerProcess broker("threads 2\nmax_subscriptions_per_client 2\n");
+    WellBehavedPair pair(broker, "subs", kThreads);
+    RawClient client(broker.port(), ProtocolVersion::V311);
+    ASSERT_TRUE(client.connect(client_id_on_worker("subs-v311", 1, kThreads)));
+    auto suback =
+        client.subscribe({subscription("s/1", 1), subscription("s/2", 1), subscription("s/3", 1)});
+    ASSERT_TRUE(suback);
+    EXPECT_EQ(suback->reasons,
+              (std::vector<ReasonCode>{ReasonCode::GrantedQos1, ReasonCode::GrantedQos1,
+                                       ReasonCode::UnspecifiedError}));
+    pair.exchange(5);
+}
+
 }  // namespace
 }  // namespace petrel::test
