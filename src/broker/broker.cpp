@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker_context.hpp"
+#include "memory_guard.hpp"
 #include "petrel/net/listener.hpp"
 #include "petrel/net/tls_context.hpp"
 #include "petrel/store/lmdb_store.hpp"
@@ -18,6 +19,27 @@ struct Broker::Listeners {
 };
 
 namespace {
+
+// memory_limit as configured, or its default for this machine; logged either way, so
+// that the operator sees what the guard will do.
+std::size_t resolve_memory_limit(const Config& config, spdlog::logger& log) {
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    if (config.memory_limit) {
+        if (*config.memory_limit == 0) {
+            log.info("memory guard off (memory_limit 0)");
+        } else {
+            log.info("memory guard: memory_limit {} MiB", *config.memory_limit / kMiB);
+        }
+        return *config.memory_limit;
+    }
+    const DefaultMemoryLimit found = default_memory_limit();
+    if (found.bytes == 0) {
+        log.warn("memory guard off: the size of physical memory is unknown");
+        return 0;
+    }
+    log.info("memory guard: memory_limit {} MiB (3/4 of {})", found.bytes / kMiB, found.basis);
+    return found.bytes;
+}
 
 std::unique_ptr<store::Store> open_store(const Config& config, spdlog::logger& log) {
     if (!config.persistence) {
@@ -69,7 +91,8 @@ void build_listener_policies(const Config& config, spdlog::logger& log, BrokerCo
 
 Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
-    context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_));
+    context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_),
+                                               resolve_memory_limit(config_, *log_));
     context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;
     build_listener_policies(config_, *log_, *context_);
     const unsigned threads = config_.effective_threads();
@@ -101,9 +124,12 @@ void Broker::start() {
         listeners_->open.emplace_back(listener.bind_address, listener.port);
         listeners_->open.back().set_tls(std::move(tls));
     }
-    for (std::size_t i = 0; i < listeners_->open.size(); ++i) {
+    // Measured once before the first accept: a limit the broker is already above (a large
+    // store recovered, a limit set too low) refuses from the start.
+    context_->admission.memory_guard().check();
+    for (std::size_t index = 0; index < listeners_->open.size(); ++index) {
         for (auto& worker : context_->workers) {
-            worker->accept_from(listeners_->open[i], context_->listeners[i]);
+            worker->accept_from(listeners_->open[index], index);
         }
     }
     for (auto& worker : context_->workers) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "connection_admission.hpp"
 #include "listener_policy.hpp"
 #include "petrel/broker/config.hpp"
 #include "petrel/store/store.hpp"
@@ -21,10 +22,12 @@ namespace petrel::broker {
 class Worker;
 
 struct BrokerContext {
+    // `memory_limit`: config.memory_limit resolved (its default depends on the machine).
     BrokerContext(const Config& config_in, spdlog::logger& log_in,
-                  std::unique_ptr<store::Store> store_in)
+                  std::unique_ptr<store::Store> store_in, std::size_t memory_limit)
         : config(config_in),
           log(log_in),
+          admission(config_in, memory_limit, log_in),
           router(config_in.shared_subscription_strategy),
           store(std::move(store_in)),
           store_health(log_in) {}
@@ -35,6 +38,9 @@ struct BrokerContext {
 
     const Config& config;
     spdlog::logger& log;
+    // Connection limits and the memory guard; before `workers`, whose connections hold
+    // its slots.
+    ConnectionAdmission admission;
     Router router;
     // One per configured listener (the loopback default included), in config order; each
     // points into `securities`: one for all of them, or one each with

@@ -10,9 +10,11 @@ using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
 ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
-                                   net::TlsSessionPtr tls, const ListenerPolicy& listener)
+                                   net::TlsSessionPtr tls, ConnectionSlot slot,
+                                   const ListenerPolicy& listener)
     : worker_(worker),
       listener_(listener),
+      slot_(std::move(slot)),
       peer_(peer),
       last_received_(Clock::now()),
       opened_at_(Clock::now()) {
@@ -366,12 +368,16 @@ void ClientConnection::fail(const protocol::Error& error) {
     finish(true);
 }
 
-void ClientConnection::disconnect(ReasonCode reason, bool publish_will) {
+void ClientConnection::disconnect(ReasonCode reason, bool publish_will, std::string_view why) {
     if (phase_ == Phase::Closed) {
         return;
     }
     if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
-        send(protocol::Disconnect{reason, {}});
+        protocol::Disconnect disconnect{reason, {}};
+        if (!why.empty()) {
+            disconnect.properties.add_text(protocol::PropertyId::ReasonString, std::string(why));
+        }
+        send(disconnect);
     }
     finish(publish_will);
 }

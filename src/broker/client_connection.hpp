@@ -7,16 +7,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "commit_waiter.hpp"
+#include "connection_admission.hpp"
 #include "credential_checker.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
 #include "session_handle.hpp"
+#include "token_bucket.hpp"
 #include "topic_aliases.hpp"
 #include "worker.hpp"
 
@@ -26,9 +29,10 @@ class ClientConnection {
   public:
     using Clock = std::chrono::steady_clock;
 
-    // `tls`: the socket's TLS session (null on a plain TCP listener).
+    // `tls`: the socket's TLS session (null on a plain TCP listener). `slot`: its place in
+    // the connection count, held as long as this object and handed on with the socket.
     ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
-                     net::TlsSessionPtr tls, const ListenerPolicy& listener);
+                     net::TlsSessionPtr tls, ConnectionSlot slot, const ListenerPolicy& listener);
     ~ClientConnection();
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
@@ -49,9 +53,11 @@ class ClientConnection {
     CommitToken reply_after_commit(ReplyGate::Reply reply);
     void send(const protocol::Packet& packet);
 
-    // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`.
-    // The will is published unless the broker is shutting down.
-    void disconnect(protocol::ReasonCode reason, bool publish_will = true);
+    // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`
+    // (with `why` as its Reason String, when given). The will is published unless the
+    // broker is shutting down.
+    void disconnect(protocol::ReasonCode reason, bool publish_will = true,
+                    std::string_view why = {});
 
     // Encoded size of the PUBLISH that would carry `delivery` to a client of `version`.
     static std::size_t publish_size(const session::Delivery& delivery,
@@ -110,6 +116,16 @@ class ClientConnection {
     // A PUBLISH the ACL forbids: dropped; v5 QoS 1/2 get 0x87, 3.1.1 a normal acknowledgement.
     void refuse_unauthorized_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                      const std::string& topic);
+    // A PUBLISH the broker will not take for good (the ACL, a topic too deep): dropped; v5
+    // QoS 1/2 get `reason` and `why`. 3.1.1 cannot say no (3.3.5): it gets the normal
+    // acknowledgement, since closing would only make the client resend it forever.
+    void drop_publish(protocol::Qos qos, protocol::PacketId packet_id, protocol::ReasonCode reason,
+                      const std::string& why);
+    // More levels than max_topic_levels (a topic name or a filter without $share/g/).
+    bool too_many_levels(std::string_view topic) const;
+    // max_inbound_message_rate: false (and the client disconnected) when this PUBLISH is
+    // one too many.
+    bool within_publish_rate();
     // Checks of a PUBLISH from the client that end the connection; true when it may go on.
     bool publish_allowed(protocol::Publish& publish);
     // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.
@@ -124,6 +140,7 @@ class ClientConnection {
 
     Worker& worker_;
     const ListenerPolicy& listener_;  // the listener the client came in on
+    ConnectionSlot slot_;
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;
@@ -152,6 +169,8 @@ class ClientConnection {
     // Incoming QoS 1 PUBLISHes not yet acknowledged; with the session's incoming QoS 2
     // ids, what counts against our Receive Maximum.
     std::size_t unacknowledged_qos1_ = 0;
+    // max_inbound_message_rate (unset: no limit); per connection, set at CONNACK.
+    std::optional<TokenBucket> publish_rate_;
     // Replies that come back from the store hold a weak reference: a connection that is
     // gone by then has nobody to reply to.
     std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -46,6 +46,7 @@ bool parse_bool(const std::string& text) {
 // Sizes in bytes up to 1 TiB: a typo with three extra zeros is an error, not a map that
 // reserves the whole address space.
 constexpr std::size_t kMaxBytes = std::size_t{1} << 40;
+constexpr std::size_t kMinMemoryLimit = std::size_t{1} << 20;
 
 using Setter = std::function<void(Config&, const std::vector<std::string>& args)>;
 
@@ -348,6 +349,49 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
                  c.acl_file = v;
              }
          })},
+        {"max_connections",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              // -1 as Mosquitto users write "no limit", 0 as in Petrel's other limits.
+              const auto value = parse_integer<long long>(a[0], -1, 100'000'000);
+              const std::size_t limit = value < 0 ? 0 : static_cast<std::size_t>(value);
+              // Mosquitto's scoping: before any listener, the whole broker; after a
+              // listener line, that listener.
+              if (c.listeners.empty()) {
+                  c.max_connections = limit;
+              } else {
+                  c.listeners.back().max_connections = limit;
+              }
+          }}},
+        {"max_connection_rate",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_connection_rate = parse_integer<unsigned>(a[0], 0, 1'000'000);
+          }}},
+        {"max_inbound_message_rate",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              c.max_inbound_message_rate = parse_integer<unsigned>(a[0], 0, 10'000'000);
+          }}},
+        {"max_topic_levels",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              // 32768 levels is what the longest topic (65535 bytes) can have.
+              c.max_topic_levels = parse_integer<std::size_t>(a[0], 0, 32768);
+          }}},
+        {"memory_limit",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              const auto value = parse_integer<std::size_t>(a[0], 0, kMaxBytes);
+              // Bytes: a value below 1 MiB is a unit mistake (MiB meant), and would refuse
+              // every connection.
+              if (value != 0 && value < kMinMemoryLimit) {
+                  throw std::invalid_argument("expected 0 (off) or bytes from " +
+                                              std::to_string(kMinMemoryLimit) + ", got '" + a[0] +
+                                              "'");
+              }
+              c.memory_limit = value;
+          }}},
         {"connect_timeout",
          {1, 1,
           [](Config& c, const auto& a) {

@@ -19,6 +19,12 @@ std::optional<protocol::Error> check_will(const protocol::Will& will, const Conf
     if (!topic::is_valid_topic_name(will.topic)) {
         return protocol::Error{ReasonCode::TopicNameInvalid, "invalid will topic"};
     }
+    if (config.max_topic_levels > 0 && topic::level_count(will.topic) > config.max_topic_levels) {
+        // 0x90: "not malformed, but not accepted by this Server" (3.2.2.2); 3.1.1 reads it
+        // as 0x03 Server unavailable.
+        return protocol::Error{ReasonCode::TopicNameInvalid,
+                               "will topic has more levels than max_topic_levels"};
+    }
     if (will.qos > config.maximum_qos) {
         // [MQTT-3.2.2-12]
         return protocol::Error{ReasonCode::QosNotSupported, "will QoS above max_qos"};
@@ -176,7 +182,7 @@ void ClientConnection::hand_over(PendingHandover handover) {
     phase_ = Phase::Closed;
     handover.connect.listener = &listener_;
     worker_.hand_over(fd, peer_, std::move(unread), std::move(handover.connect), handover.home,
-                      std::move(tls));
+                      std::move(tls), std::move(slot_));
     worker_.retire(this);
 }
 
@@ -220,6 +226,10 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     }
     session_->client_maximum_packet_size = client_maximum_packet_size_;
     session_->client_topic_aliases = outbound_aliases_.enabled();
+    if (config.max_inbound_message_rate > 0) {
+        const double rate = config.max_inbound_message_rate;
+        publish_rate_.emplace(rate, rate, Clock::now());  // a burst as large as the rate
+    }
     // Stored before anything is delivered to it, so its queue entries have a session to
     // belong to; the CONNACK need not wait: until a SUBACK nothing was promised.
     worker_.record_session(session_, 0);

@@ -78,8 +78,31 @@ bool ClientConnection::publish_allowed(protocol::Publish& publish) {
     return true;
 }
 
+bool ClientConnection::within_publish_rate() {
+    if (!publish_rate_ || publish_rate_->take(Clock::now())) {
+        return true;
+    }
+    const unsigned rate = worker_.context().config.max_inbound_message_rate;
+    worker_.log().warn(
+        "{}: more than max_inbound_message_rate {} PUBLISH packets per second, "
+        "disconnecting",
+        describe(), rate);
+    // A server-side disconnect: the will is published, as after any close that was not the
+    // client's normal DISCONNECT [MQTT-3.1.2-8].
+    disconnect(ReasonCode::MessageRateTooHigh, true,
+               "more than " + std::to_string(rate) + " PUBLISH packets per second");
+    return false;
+}
+
+bool ClientConnection::too_many_levels(std::string_view topic) const {
+    // Deep topics cost the trie a node per level on subscribe and every publish a walk over
+    // every level, so the limit is checked before either.
+    const std::size_t limit = worker_.context().config.max_topic_levels;
+    return limit > 0 && topic::level_count(topic) > limit;
+}
+
 void ClientConnection::handle_publish(protocol::Publish&& publish) {
-    if (!publish_allowed(publish)) {
+    if (!within_publish_rate() || !publish_allowed(publish)) {
         return;
     }
     publish.topic = listener_.mount_topic(std::move(publish.topic));
@@ -88,6 +111,14 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     const protocol::PacketId packet_id = publish.packet_id;
     if (qos == 1) {
         ++unacknowledged_qos1_;
+    }
+    if (too_many_levels(publish.topic)) {
+        worker_.log().info("{}: PUBLISH to a topic of {} levels dropped (max_topic_levels {})",
+                           describe(), topic::level_count(publish.topic),
+                           worker_.context().config.max_topic_levels);
+        drop_publish(qos, packet_id, ReasonCode::TopicNameInvalid,
+                     "topic has more levels than max_topic_levels");
+        return;
     }
     if (!worker_.may_publish(*session_, publish.topic)) {
         refuse_unauthorized_publish(qos, packet_id, publish.topic);
@@ -167,16 +198,21 @@ void ClientConnection::refuse_unauthorized_publish(protocol::Qos qos, protocol::
                                                    const std::string& topic) {
     ++worker_.context().denied_publishes;
     worker_.log().info("{}: PUBLISH to '{}' not authorized by the ACL, dropped", describe(), topic);
+    drop_publish(qos, packet_id, ReasonCode::NotAuthorized, "not authorized");
+}
+
+void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                                    ReasonCode reason, const std::string& why) {
     if (qos == 0) {
         return;
     }
     if (version_ == ProtocolVersion::V5) {
-        gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
-            refuse_publish(qos, packet_id, ReasonCode::NotAuthorized, "not authorized");
+        gate_.run_in_order([this, qos, packet_id, reason, why](const store::CommitResult&) {
+            refuse_publish(qos, packet_id, reason, why);
         });
         return;
     }
-    // 3.1.1 cannot say no: acknowledge as usual and drop it (3.1.1 section 3.3.5).
+    // 3.1.1 cannot say no: acknowledge as usual and drop it [MQTT-3.3.5-2].
     if (qos == 2) {
         session_->state.inbound_qos2().on_publish(packet_id);  // so its PUBREL completes
     }
@@ -303,7 +339,11 @@ std::optional<ReasonCode> ClientConnection::subscription_refusal(
     if (!topic::is_valid_topic_filter(filter)) {
         return ReasonCode::TopicFilterInvalid;
     }
-    if (topic::parse_shared(filter) && !config.shared_subscription_available) {
+    const auto shared = topic::parse_shared(filter);
+    if (too_many_levels(shared ? shared->filter : std::string_view(filter))) {
+        return ReasonCode::TopicFilterInvalid;  // 3.1.1: 0x80 Failure
+    }
+    if (shared && !config.shared_subscription_available) {
         return ReasonCode::SharedSubscriptionsNotSupported;  // CONNACK said so (3.2.2.3.17)
     }
     if (has_subscription_id && !config.subscription_identifier_available) {

@@ -29,13 +29,13 @@ Worker::~Worker() {
     }
 }
 
-void Worker::accept_from(net::Listener& listener, const ListenerPolicy& policy) {
-    loop_.post([this, &listener, &policy] { watch_listener(listener, policy); });
+void Worker::accept_from(net::Listener& listener, std::size_t index) {
+    loop_.post([this, &listener, index] { watch_listener(listener, index); });
 }
 
-void Worker::watch_listener(net::Listener& listener, const ListenerPolicy& policy) {
+void Worker::watch_listener(net::Listener& listener, std::size_t index) {
     loop_.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
-                [this, &listener, &policy](std::uint32_t) { accept_ready(listener, policy); });
+                [this, &listener, index](std::uint32_t) { accept_ready(listener, index); });
 }
 
 void Worker::start() {
@@ -66,7 +66,7 @@ void Worker::join() {
     }
 }
 
-void Worker::accept_ready(net::Listener& listener, const ListenerPolicy& policy) {
+void Worker::accept_ready(net::Listener& listener, std::size_t index) {
     // Bounded per wake-up so one busy listener cannot starve the connections already here.
     for (int accepted = 0; accepted < 64; ++accepted) {
         int error = 0;
@@ -78,9 +78,9 @@ void Worker::accept_ready(net::Listener& listener, const ListenerPolicy& policy)
                 log().warn("accept on {}:{} failed: {}; pausing accepts for 100 ms",
                            listener.address(), listener.port(), std::strerror(error));
                 loop_.unwatch(listener.fd());
-                loop_.after(std::chrono::milliseconds(100), [this, &listener, &policy] {
+                loop_.after(std::chrono::milliseconds(100), [this, &listener, index] {
                     if (!shutting_down_) {
-                        watch_listener(listener, policy);
+                        watch_listener(listener, index);
                     }
                 });
             } else if (error != 0) {
@@ -90,6 +90,13 @@ void Worker::accept_ready(net::Listener& listener, const ListenerPolicy& policy)
             return;
         }
         if (shutting_down_) {
+            ::close(socket->fd);
+            continue;
+        }
+        // Before a byte is read or a TLS handshake begins: a refused socket costs nothing more.
+        std::optional<ConnectionSlot> slot =
+            context_.admission.admit(index, listener, *socket, std::chrono::steady_clock::now());
+        if (!slot) {
             ::close(socket->fd);
             continue;
         }
@@ -104,15 +111,16 @@ void Worker::accept_ready(net::Listener& listener, const ListenerPolicy& policy)
             }
         }
         add_connection(socket->fd, std::move(socket->peer), {}, std::nullopt, std::move(tls),
-                       policy);
+                       std::move(*slot), context_.listener_policy(index));
     }
 }
 
 void Worker::add_connection(int fd, std::string peer, std::string unread,
                             std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls,
-                            const ListenerPolicy& policy) {
-    auto connection = std::make_unique<ClientConnection>(*this, fd, std::move(peer),
-                                                         std::move(unread), std::move(tls), policy);
+                            ConnectionSlot slot, const ListenerPolicy& policy) {
+    auto connection =
+        std::make_unique<ClientConnection>(*this, fd, std::move(peer), std::move(unread),
+                                           std::move(tls), std::move(slot), policy);
     ClientConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));
     if (connect) {
@@ -140,6 +148,9 @@ void Worker::tick() {
     // their session expiry counts the time the broker was down.
     if (index_ == 0 && ++ticks_ % kClockTicks == 0) {
         staged_.batch().set_clock(wall_clock_ms());
+    }
+    if (index_ == 0) {
+        context_.admission.tick(now);  // one thread measures the memory for all
     }
     std::vector<ClientConnection*> open;
     open.reserve(connections_.size());
@@ -224,20 +235,21 @@ std::string Worker::assign_client_id() {
 }
 
 void Worker::hand_over(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-                       unsigned home, net::TlsSessionPtr tls) {
+                       unsigned home, net::TlsSessionPtr tls, ConnectionSlot slot) {
     context_.workers[home]->adopt(fd, std::move(peer), std::move(unread), std::move(connect),
-                                  std::move(tls));
+                                  std::move(tls), std::move(slot));
 }
 
 void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-                   net::TlsSessionPtr tls) {
-    // std::function needs a copyable callable; the CONNECT and the TLS session travel in
-    // a shared box.
+                   net::TlsSessionPtr tls, ConnectionSlot slot) {
+    // std::function needs a copyable callable; the CONNECT, the TLS session and the slot
+    // travel in a shared box (whose end, should the task never run, frees the slot).
     struct Box {
         AcceptedConnect connect;
         net::TlsSessionPtr tls;
+        ConnectionSlot slot;
     };
-    auto box = std::make_shared<Box>(Box{std::move(connect), std::move(tls)});
+    auto box = std::make_shared<Box>(Box{std::move(connect), std::move(tls), std::move(slot)});
     loop_.post([this, fd, peer = std::move(peer), unread = std::move(unread), box]() mutable {
         if (shutting_down_) {
             box->tls.reset();
@@ -246,7 +258,7 @@ void Worker::adopt(int fd, std::string peer, std::string unread, AcceptedConnect
         }
         const ListenerPolicy& policy = *box->connect.listener;
         add_connection(fd, std::move(peer), std::move(unread), std::move(box->connect),
-                       std::move(box->tls), policy);
+                       std::move(box->tls), std::move(box->slot), policy);
     });
 }
 

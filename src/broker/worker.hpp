@@ -71,8 +71,9 @@ class Worker {
     net::EventLoop& loop() { return loop_; }
     spdlog::logger& log() { return context_.log; }
 
-    // Lifecycle (called from the main thread).
-    void accept_from(net::Listener& listener, const ListenerPolicy& policy);
+    // Lifecycle (called from the main thread). `index`: the listener's place in the
+    // effective listeners, for its max_connections.
+    void accept_from(net::Listener& listener, std::size_t index);
     void start();
     // Closes every connection (v5 clients get DISCONNECT 0x8B) and stops the loop.
     void shut_down();
@@ -134,23 +135,24 @@ class Worker {
     std::string assign_client_id();
 
     // Moves a connection whose CONNECT was read here to the worker that homes its session.
-    // A TLS connection's session (`tls`) moves along with its socket.
+    // A TLS connection's session (`tls`) and its place in the connection count (`slot`)
+    // move along with its socket.
     void hand_over(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-                   unsigned home, net::TlsSessionPtr tls);
+                   unsigned home, net::TlsSessionPtr tls, ConnectionSlot slot);
     // The connection is finished; it is destroyed after the current event batch.
     void retire(ClientConnection* connection);
 
     // ---- thread-safe ----
     void post_deliveries(std::vector<RoutedDelivery> batch);
     void adopt(int fd, std::string peer, std::string unread, AcceptedConnect connect,
-               net::TlsSessionPtr tls);
+               net::TlsSessionPtr tls, ConnectionSlot slot);
 
   private:
-    void watch_listener(net::Listener& listener, const ListenerPolicy& policy);
-    void accept_ready(net::Listener& listener, const ListenerPolicy& policy);
+    void watch_listener(net::Listener& listener, std::size_t index);
+    void accept_ready(net::Listener& listener, std::size_t index);
     void add_connection(int fd, std::string peer, std::string unread,
                         std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls,
-                        const ListenerPolicy& policy);
+                        ConnectionSlot slot, const ListenerPolicy& policy);
     void tick();
     void flush_outboxes();
     void publish_will(const SessionHandlePtr& session);

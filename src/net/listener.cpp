@@ -29,7 +29,8 @@ std::string endpoint_name(std::string_view host, std::uint16_t port) {
     return out.append(":").append(std::to_string(port));
 }
 
-std::string sockaddr_name(const sockaddr_storage& addr) {
+// The peer's "host:port" and its host alone.
+std::pair<std::string, std::string> sockaddr_names(const sockaddr_storage& addr) {
     char host[INET6_ADDRSTRLEN] = {};
     std::uint16_t port = 0;
     if (addr.ss_family == AF_INET) {
@@ -41,9 +42,9 @@ std::string sockaddr_name(const sockaddr_storage& addr) {
         ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
         port = ntohs(in6.sin6_port);
     } else {
-        return "unknown";
+        return {"unknown", "unknown"};
     }
-    return endpoint_name(host, port);
+    return {endpoint_name(host, port), host};
 }
 
 struct Candidate {
@@ -186,7 +187,8 @@ std::optional<AcceptedSocket> Listener::accept(int* error) {
             // MQTT packets are small and latency-bound; our writes are already batched,
             // so Nagle would only add delay. A failure here is harmless.
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-            return AcceptedSocket{fd, sockaddr_name(peer)};
+            auto [name, host] = sockaddr_names(peer);
+            return AcceptedSocket{fd, std::move(name), std::move(host)};
         }
         if (errno == EINTR) {
             continue;

@@ -84,13 +84,14 @@ TEST_P(BadValueTest, NamesFileAndLineAndExitsOne) {
         << result.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Values, BadValueTest,
-                         ::testing::Values("listener 70000", "listener abc", "listener",
-                                           "allow_anonymous maybe", "allow_anonymous",
-                                           "max_packet_size lots", "max_packet_size -5",
-                                           "threads many", "threads -1", "log_level loud",
-                                           "max_queued_messages x", "max_inflight_messages -1",
-                                           "allow_anonymous true false"));
+INSTANTIATE_TEST_SUITE_P(
+    Values, BadValueTest,
+    ::testing::Values("listener 70000", "listener abc", "listener", "allow_anonymous maybe",
+                      "allow_anonymous", "max_packet_size lots", "max_packet_size -5",
+                      "threads many", "threads -1", "log_level loud", "max_queued_messages x",
+                      "max_inflight_messages -1", "allow_anonymous true false",
+                      "max_connections -2", "max_connection_rate fast",
+                      "max_inbound_message_rate -1", "max_topic_levels 40000", "memory_limit 512"));
 
 TEST(StartupTest, AcceptsEveryDocumentedKeyword) {
     BrokerProcess broker(
@@ -101,7 +102,12 @@ TEST(StartupTest, AcceptsEveryDocumentedKeyword) {
         "threads 2\n"
         "log_level debug\n"
         "max_queued_messages 100\n"
-        "max_inflight_messages 10\n");
+        "max_inflight_messages 10\n"
+        "max_connections 100\n"
+        "max_connection_rate 50\n"
+        "max_inbound_message_rate 1000\n"
+        "max_topic_levels 32\n"
+        "memory_limit 1073741824\n");
     expect_serves(broker.port(), broker.port());
 }
 

@@ -22,6 +22,9 @@ struct ListenerConfig {
     // Set by the listener-scoped TLS keywords (certfile, keyfile …) that follow the
     // `listener` line, as in Mosquitto; unset: plain TCP.
     std::optional<net::TlsSettings> tls;
+    // `max_connections` after this `listener` line: open connections on this listener
+    // (0: only the global limit applies).
+    std::size_t max_connections = 0;
     // Prepended to every topic and filter of the listener's clients and taken off again on
     // the way out, so that clients of different listeners live in separate topic trees
     // ("" : none).
@@ -113,6 +116,25 @@ struct Config {
     // not reading and is disconnected (v5: 0x97 Quota exceeded). 0: no limit.
     std::size_t max_output_buffer_bytes = std::size_t{64} << 20;
     std::optional<ServerRedirect> server_redirect;
+
+    // ---- limits that protect the broker (connection_admission.hpp) ----
+    // Open connections on all listeners together (`max_connections` before any `listener`
+    // line; after one it limits that listener). Beyond it a new socket is closed right
+    // after accept. 0: no limit.
+    std::size_t max_connections = 0;
+    // New connections per second from one source address (token bucket, bursts of the
+    // same size); beyond it a new socket is closed right after accept. 0: no limit.
+    unsigned max_connection_rate = 0;
+    // PUBLISH packets per second from one connection (token bucket, bursts of the same
+    // size); beyond it the client is disconnected (v5: 0x96 Message rate too high). 0: off.
+    unsigned max_inbound_message_rate = 0;
+    // Levels of a PUBLISH topic, will topic or SUBSCRIBE filter. A subscription costs a trie
+    // node per level, so a 64 KiB filter of one-character levels would cost ~32,000 of
+    // them. 0: no limit.
+    std::size_t max_topic_levels = 128;
+    // Resident memory (anonymous pages) beyond which new connections are refused; unset:
+    // 3/4 of the physical memory or of the cgroup's limit, whichever is smaller. 0: off.
+    std::optional<std::size_t> memory_limit;
     // Users for SCRAM-SHA-256 enhanced authentication ("" : no password file).
     std::string password_file;
     // Mosquitto-style access control list ("": every client may use every topic).

@@ -13,7 +13,8 @@ class TlsContext;
 
 struct AcceptedSocket {
     int fd = -1;
-    std::string peer;  // "127.0.0.1:51234" or "[::1]:51234"
+    std::string peer;     // "127.0.0.1:51234" or "[::1]:51234"
+    std::string address;  // the peer's address alone: "127.0.0.1" or "::1"
 };
 
 class Listener {

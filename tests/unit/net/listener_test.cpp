@@ -41,6 +41,7 @@ TEST(Listener, PortZeroReportsTheRealPortAndAcceptsANonBlockingNoDelaySocket) {
     const AcceptedSocket accepted = accept_one(listener);
     ASSERT_GE(accepted.fd, 0);
     EXPECT_EQ(accepted.peer, "127.0.0.1:" + std::to_string(local_port(client)));
+    EXPECT_EQ(accepted.address, "127.0.0.1");  // what max_connection_rate counts by
     EXPECT_TRUE(::fcntl(accepted.fd, F_GETFL) & O_NONBLOCK);
     EXPECT_TRUE(::fcntl(accepted.fd, F_GETFD) & FD_CLOEXEC);
     int nodelay = 0;
@@ -83,6 +84,7 @@ TEST(Listener, Ipv6LoopbackListensOrReportsWhy) {
     const int client = connect_loopback(listener->port(), AF_INET6);
     const AcceptedSocket accepted = accept_one(*listener);
     EXPECT_EQ(accepted.peer, "[::1]:" + std::to_string(local_port(client)));
+    EXPECT_EQ(accepted.address, "::1");
     ::close(accepted.fd);
     ::close(client);
 }
