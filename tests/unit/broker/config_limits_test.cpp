@@ -2,19 +2,11 @@
 // max_connections, and errors that name the file and line.
 #include <gtest/gtest.h>
 
+#include "config_errors.hpp"
 #include "petrel/broker/config.hpp"
 
 namespace petrel::broker {
 namespace {
-
-void expect_error(const std::string& text, const std::string& expected) {
-    try {
-        parse_config(text, "limits.conf");
-        ADD_FAILURE() << "accepted: " << text;
-    } catch (const ConfigError& error) {
-        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-    }
-}
 
 TEST(ConfigLimits, Defaults) {
     const Config config = parse_config("", "limits.conf");
@@ -65,16 +57,18 @@ TEST(ConfigLimits, MaxConnectionsBeforeAListenerIsGlobalAfterOneItIsThatListener
 }
 
 TEST(ConfigLimits, BadValuesNameTheFileAndLine) {
-    expect_error("\nmax_connections -2\n", "limits.conf:2: bad value for 'max_connections'");
-    expect_error("listener 1883\n\nmax_connections many\n", "limits.conf:3:");
-    expect_error("max_connection_rate -1\n", "limits.conf:1: bad value for 'max_connection_rate'");
-    expect_error("max_connection_rate 10 20\n", "limits.conf:1: 'max_connection_rate' takes 1");
-    expect_error("max_inbound_message_rate 1.5\n",
-                 "limits.conf:1: bad value for 'max_inbound_message_rate'");
-    expect_error("max_topic_levels 40000\n", "expected a whole number from 0 to 32768");
-    expect_error("\n\nmemory_limit 512\n", "limits.conf:3: bad value for 'memory_limit'");
-    expect_error("memory_limit 512\n", "expected 0 (off) or bytes from 1048576");
-    expect_error("memory_limit 2GiB\n", "limits.conf:1:");
+    expect_config_error("\nmax_connections -2\n", "test.conf:2: bad value for 'max_connections'");
+    expect_config_error("listener 1883\n\nmax_connections many\n", "test.conf:3:");
+    expect_config_error("max_connection_rate -1\n",
+                        "test.conf:1: bad value for 'max_connection_rate'");
+    expect_config_error("max_connection_rate 10 20\n",
+                        "test.conf:1: 'max_connection_rate' takes 1");
+    expect_config_error("max_inbound_message_rate 1.5\n",
+                        "test.conf:1: bad value for 'max_inbound_message_rate'");
+    expect_config_error("max_topic_levels 40000\n", "expected a whole number from 0 to 32768");
+    expect_config_error("\n\nmemory_limit 512\n", "test.conf:3: bad value for 'memory_limit'");
+    expect_config_error("memory_limit 512\n", "expected 0 (off) or bytes from 1048576");
+    expect_config_error("memory_limit 2GiB\n", "test.conf:1:");
 }
 
 }  // namespace

@@ -2,19 +2,11 @@
 // acl_file per listener, falling back to the global ones), mount_point and protocol.
 #include <gtest/gtest.h>
 
+#include "config_errors.hpp"
 #include "petrel/broker/config.hpp"
 
 namespace petrel::broker {
 namespace {
-
-void expect_error(const std::string& text, const std::string& expected) {
-    try {
-        parse_config(text, "test.conf");
-        ADD_FAILURE() << "accepted: " << text;
-    } catch (const ConfigError& error) {
-        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-    }
-}
 
 TEST(ConfigPerListener, WithoutItSecurityKeywordsAreGlobalWhereverWritten) {
     const Config config = parse_config(
@@ -62,9 +54,10 @@ TEST(ConfigPerListener, AGlobalAllowAnonymousIsEveryListenersDefault) {
 }
 
 TEST(ConfigPerListener, MustComeBeforeTheFirstListener) {
-    expect_error("listener 1883\nper_listener_settings true\n",
-                 "test.conf:2: bad value for 'per_listener_settings': must come before the first "
-                 "'listener' line");
+    expect_config_error(
+        "listener 1883\nper_listener_settings true\n",
+        "test.conf:2: bad value for 'per_listener_settings': must come before the first "
+        "'listener' line");
 }
 
 TEST(ConfigListener, MountPointBelongsToItsListener) {
@@ -72,17 +65,18 @@ TEST(ConfigListener, MountPointBelongsToItsListener) {
         "listener 1883 127.0.0.1\nmount_point site-a/\nlistener 1884 127.0.0.1\n", "t");
     EXPECT_EQ(config.listeners[0].mount_point, "site-a/");
     EXPECT_EQ(config.listeners[1].mount_point, "");
-    expect_error("mount_point a/\n", "test.conf:1: 'mount_point' applies to a listener");
+    expect_config_error("mount_point a/\n", "test.conf:1: 'mount_point' applies to a listener");
     // ('#' starts a comment in the config file, so only '+' can get this far.)
-    expect_error("listener 1883\nmount_point a/+/\n",
-                 "test.conf:2: bad value for 'mount_point': a mount point may not hold '+' or '#'");
+    expect_config_error(
+        "listener 1883\nmount_point a/+/\n",
+        "test.conf:2: bad value for 'mount_point': a mount point may not hold '+' or '#'");
 }
 
 TEST(ConfigListener, ProtocolMqttOnly) {
     EXPECT_NO_THROW(parse_config("listener 1883\nprotocol mqtt\n", "t"));
-    expect_error("listener 9001\nprotocol websockets\n",
-                 "test.conf:2: bad value for 'protocol': only 'mqtt' is supported");
-    expect_error("protocol mqtt\n", "test.conf:1: 'protocol' applies to a listener");
+    expect_config_error("listener 9001\nprotocol websockets\n",
+                        "test.conf:2: bad value for 'protocol': only 'mqtt' is supported");
+    expect_config_error("protocol mqtt\n", "test.conf:1: 'protocol' applies to a listener");
 }
 
 }  // namespace

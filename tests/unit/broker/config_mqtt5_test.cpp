@@ -1,6 +1,7 @@
 // The MQTT 5 config keys: values, defaults, and errors that name the file and line.
 #include <gtest/gtest.h>
 
+#include "config_errors.hpp"
 #include "petrel/broker/config.hpp"
 
 namespace petrel::broker {
@@ -58,21 +59,13 @@ TEST(ConfigAnonymous, AllowedByDefaultOnlyWhenEveryListenerIsOnLoopback) {
     EXPECT_FALSE(parse_config("allow_anonymous false\n", "t").effective_allow_anonymous());
 }
 
-void expect_error(const std::string& text, const std::string& expected) {
-    try {
-        parse_config(text, "test.conf");
-        ADD_FAILURE() << "accepted: " << text;
-    } catch (const ConfigError& error) {
-        EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
-    }
-}
-
 TEST(ConfigMqtt5, BadValuesNameTheLine) {
-    expect_error("\nmax_qos 3\n", "test.conf:2:");
-    expect_error("shared_subscription_strategy fastest\n", "round_robin, random or hash_client");
-    expect_error("receive_maximum 0\n", "test.conf:1:");
-    expect_error("server_redirect a b\n", "use_another or moved");
-    expect_error("retain_available maybe\n", "true or false");
+    expect_config_error("\nmax_qos 3\n", "test.conf:2:");
+    expect_config_error("shared_subscription_strategy fastest\n",
+                        "round_robin, random or hash_client");
+    expect_config_error("receive_maximum 0\n", "test.conf:1:");
+    expect_config_error("server_redirect a b\n", "use_another or moved");
+    expect_config_error("retain_available maybe\n", "true or false");
 }
 
 }  // namespace
