@@ -114,7 +114,6 @@ const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
           }}},
         // TLS-PSK, as in Mosquitto: the hint switches it on for the listener.
         {"psk_hint", tls_keyword([](auto& t, const auto& v) { t.psk_hint = v; })},
-        {"psk_file", tls_keyword([](auto& t, const auto& v) { t.psk_file = v; })},
     };
     return table;
 }
@@ -335,6 +334,21 @@ const std::map<std::string, Keyword, std::less<>>& keywords() {
               }
               c.server_redirect = redirect;
           }}},
+        {"psk_file",
+         {1, 1,
+          [](Config& c, const auto& a) {
+              // Before any listener line it is Mosquitto's general option: the keys of
+              // every listener with a psk_hint that names no psk_file of its own.
+              if (c.listeners.empty()) {
+                  c.psk_file = a[0];
+                  return;
+              }
+              ListenerConfig& listener = c.listeners.back();
+              if (!listener.tls) {
+                  listener.tls.emplace();
+              }
+              listener.tls->psk_file = a[0];
+          }}},
         {"password_file", security_keyword([](Config& c, ListenerConfig* l, const auto& v) {
              if (l != nullptr) {
                  l->password_file = v;
@@ -508,6 +522,10 @@ Config parse_config(const std::string& text, const std::string& origin) {
         }
     }
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
+        std::optional<net::TlsSettings>& tls = config.listeners[i].tls;
+        if (tls && !tls->psk_hint.empty() && tls->psk_file.empty()) {
+            tls->psk_file = config.psk_file;
+        }
         check_listener_tls(config.listeners[i], listener_origins[i]);
     }
     if (config.store_max_map_size != 0 && config.store_max_map_size < config.store_map_size) {

@@ -130,6 +130,17 @@ TEST_F(TlsPskTest, RightKeyWorksInTls12And13WrongKeyAndUnknownIdentityFail) {
     EXPECT_EQ(publish(port, psk("sensor-2", kSensor2Key)).status, 0);
 }
 
+// A Mosquitto config with psk_file among the general options, before the listener.
+TEST_F(TlsPskTest, AGlobalPskFileServesTheListenersHint) {
+    BrokerProcess broker(only("persistence false\npsk_file " + psk_file().string() +
+                              "\nlistener 0 127.0.0.1\npsk_hint petrel-test\n"));
+    EXPECT_TRUE(broker.wait_for_log("TLS-PSK with 2 identities from " + psk_file().string()));
+    EXPECT_EQ(publish(broker.port(), psk("sensor-1", kSensor1Key)).status, 0);
+    std::string wrong = kSensor1Key;
+    wrong[0] = wrong[0] == '0' ? '1' : '0';
+    EXPECT_NE(publish(broker.port(), psk("sensor-1", wrong)).status, 0);
+}
+
 TEST_F(TlsPskTest, IdentityAsUsernameIsWhatTheAclSees) {
     write_file(dir_.path() / "acl",
                "user sensor-1\ntopic write sensors/1/#\n"

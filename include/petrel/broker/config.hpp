@@ -139,6 +139,8 @@ struct Config {
     std::string password_file;
     // Mosquitto-style access control list ("": every client may use every topic).
     std::string acl_file;
+    // psk_file before any listener line: the keys of PSK listeners without their own.
+    std::string psk_file;
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;

@@ -39,6 +39,23 @@ TEST(ConfigTls, PskKeysBelongToTheListenerAboveThem) {
     EXPECT_TRUE(psk.use_identity_as_username);
 }
 
+// Mosquitto's psk_file is a general option: written before any listener, it holds the keys
+// of every listener with a psk_hint that has no psk_file of its own.
+TEST(ConfigTls, AGlobalPskFileServesPskListenersWithoutTheirOwn) {
+    const Config config = parse_config(
+        "psk_file /etc/petrel/all.psk\n"
+        "listener 8884\npsk_hint a\n"
+        "listener 8885\npsk_hint b\npsk_file /etc/petrel/b.psk\n"
+        "listener 1883 127.0.0.1\n",
+        "test.conf");
+    ASSERT_TRUE(config.listeners[0].tls);
+    EXPECT_EQ(config.listeners[0].tls->psk_file, "/etc/petrel/all.psk");
+    ASSERT_TRUE(config.listeners[1].tls);
+    EXPECT_EQ(config.listeners[1].tls->psk_file, "/etc/petrel/b.psk");
+    EXPECT_FALSE(config.listeners[2].tls);  // no psk_hint: not a PSK listener
+    EXPECT_EQ(config_error("psk_file psk\n"), "");
+}
+
 TEST(ConfigTls, CertificateAndPskOnOneListener) {
     const Config config = parse_config(
         "listener 8883\ncertfile s.crt\nkeyfile s.key\npsk_hint petrel\npsk_file psk\n",
@@ -49,8 +66,6 @@ TEST(ConfigTls, CertificateAndPskOnOneListener) {
 }
 
 TEST(ConfigTls, IncompleteOrContradictoryListenersAreErrors) {
-    EXPECT_EQ(config_error("psk_file psk\n"),
-              "test.conf:1: 'psk_file' applies to a listener: put it after a 'listener' line");
     EXPECT_EQ(config_error("listener 1\nlistener 8884\npsk_hint petrel\n"),
               "test.conf:2: TLS-PSK listener 8884 needs both psk_hint and psk_file");
     EXPECT_EQ(config_error("listener 8884\npsk_file psk\n"),
