@@ -196,8 +196,9 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
 
 void ClientConnection::refuse_unauthorized_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                                    const std::string& topic) {
-    ++worker_.context().denied_publishes;
-    worker_.log().info("{}: PUBLISH to '{}' not authorized by the ACL, dropped", describe(), topic);
+    const std::uint64_t denied = ++worker_.context().denied_publishes;
+    worker_.log().info("{}: PUBLISH to '{}' not authorized by the ACL, dropped ({} so far)",
+                       describe(), topic, denied);
     drop_publish(qos, packet_id, ReasonCode::NotAuthorized, "not authorized");
 }
 

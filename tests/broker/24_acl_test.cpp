@@ -97,6 +97,8 @@ TEST_P(AclTest, PublishOutsideTheUsersTopicsIsRefusedAndNotDelivered) {
     ASSERT_TRUE(alice->publish("bob/x", "denied qos0", 0));
     watcher->expect_nothing(300ms);
     reader->expect_nothing(300ms);
+    // Each refusal is counted, QoS 0 too.
+    EXPECT_TRUE(broker_.wait_for_log("not authorized by the ACL, dropped (3 so far)"));
 }
 
 TEST_P(AclTest, SubscribeIsCheckedPerFilter) {
