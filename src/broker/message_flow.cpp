@@ -435,6 +435,14 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
         suback.properties.add_text(PropertyId::ReasonString,
                                    "some filters were refused; see the reason code of each");
     }
+    if (worker_.log().should_log(spdlog::level::debug)) {
+        // From here on the subscriptions match: what tests wait for before publishing.
+        std::string filters;
+        for (const protocol::Subscription& subscription : subscribe.subscriptions) {
+            filters += (filters.empty() ? "'" : ", '") + subscription.filter + "'";
+        }
+        worker_.log().debug("{}: SUBSCRIBE {}", describe(), filters);
+    }
     reply_when_stored(persistent, [this, suback = std::move(suback)] { send(suback); });
     for (session::Delivery& delivery : retained) {
         worker_.deliver(session_, std::move(delivery));

@@ -88,7 +88,7 @@ class TlsTest : public ::testing::Test {
 };
 
 TEST_F(TlsTest, PlainAndTlsListenersInOneConfig) {
-    BrokerProcess broker("persistence false\n" + tls_block(certs()));
+    BrokerProcess broker("persistence false\nlog_level debug\n" + tls_block(certs()));
     ASSERT_EQ(broker.ports().size(), 2U);
     const std::uint16_t plain = broker.ports()[0];
     const std::uint16_t tls = broker.ports()[1];
@@ -114,7 +114,9 @@ TEST_F(TlsTest, PlainAndTlsListenersInOneConfig) {
     sub.insert(sub.end(), ca.begin(), ca.end());
     std::optional<CommandResult> received;
     std::thread subscriber([&] { received = run_command(sub, 15s); });
-    ASSERT_TRUE(broker.wait_for_log("client 'tls-sub'"));
+    // Subscribed, not only connected: a publish before that would not reach it.
+    ASSERT_TRUE(broker.wait_for_log("'tls-sub' (127.0.0.1:", 10s));
+    ASSERT_TRUE(broker.wait_for_log("SUBSCRIBE 'tls/test'", 10s));
     EXPECT_EQ(publish(plain, {}, "from-plain").status, 0);
     const CommandResult over_tls = publish(tls, trust(), "from-tls");
     EXPECT_EQ(over_tls.status, 0) << over_tls.err;

@@ -79,7 +79,7 @@ class TlsPskTest : public ::testing::Test {
 };
 
 TEST_F(TlsPskTest, RightKeyWorksInTls12And13WrongKeyAndUnknownIdentityFail) {
-    BrokerProcess broker(only("persistence false\n" + psk_block()));
+    BrokerProcess broker(only("persistence false\nlog_level debug\n" + psk_block()));
     EXPECT_TRUE(broker.wait_for_log("TLS-PSK with 2 identities from " + psk_file().string()));
     const std::uint16_t port = broker.port();
 
@@ -89,7 +89,9 @@ TEST_F(TlsPskTest, RightKeyWorksInTls12And13WrongKeyAndUnknownIdentityFail) {
         received = run_command(
             psk_subscriber(port, "sensor-2", kSensor2Key, "tls/test", 1, "psk-sub"), 15s);
     });
-    ASSERT_TRUE(broker.wait_for_log("client 'psk-sub'"));
+    // Subscribed, not only connected: a publish before that would not reach it.
+    ASSERT_TRUE(broker.wait_for_log("'psk-sub' (127.0.0.1:", 10s));
+    ASSERT_TRUE(broker.wait_for_log("SUBSCRIBE 'tls/test'", 10s));
     const CommandResult published = publish(port, psk("sensor-1", kSensor1Key), "over psk");
     EXPECT_EQ(published.status, 0) << published.err;
     subscriber.join();
@@ -132,7 +134,8 @@ TEST_F(TlsPskTest, RightKeyWorksInTls12And13WrongKeyAndUnknownIdentityFail) {
 
 // A Mosquitto config with psk_file among the general options, before the listener.
 TEST_F(TlsPskTest, AGlobalPskFileServesTheListenersHint) {
-    BrokerProcess broker(only("persistence false\npsk_file " + psk_file().string() +
+    BrokerProcess broker(only("persistence false\nlog_level debug\npsk_file " +
+                              psk_file().string() +
                               "\nlistener 0 127.0.0.1\npsk_hint petrel-test\n"));
     EXPECT_TRUE(broker.wait_for_log("TLS-PSK with 2 identities from " + psk_file().string()));
     EXPECT_EQ(publish(broker.port(), psk("sensor-1", kSensor1Key)).status, 0);
@@ -145,16 +148,18 @@ TEST_F(TlsPskTest, IdentityAsUsernameIsWhatTheAclSees) {
     write_file(dir_.path() / "acl",
                "user sensor-1\ntopic write sensors/1/#\n"
                "user sensor-2\ntopic read sensors/#\n");
-    BrokerProcess broker(only("persistence false\nallow_anonymous false\nacl_file " +
-                              (dir_.path() / "acl").string() + "\n" +
-                              psk_block("use_identity_as_username true\n")));
+    BrokerProcess broker(
+        only("persistence false\nlog_level debug\nallow_anonymous false\nacl_file " +
+             (dir_.path() / "acl").string() + "\n" + psk_block("use_identity_as_username true\n")));
     const std::uint16_t port = broker.port();
     std::optional<CommandResult> received;
     std::thread subscriber([&] {
         received = run_command(
             psk_subscriber(port, "sensor-2", kSensor2Key, "sensors/#", 1, "acl-sub"), 15s);
     });
-    ASSERT_TRUE(broker.wait_for_log("client 'acl-sub'"));
+    // Subscribed, not only connected: a publish before that would not reach it.
+    ASSERT_TRUE(broker.wait_for_log("'acl-sub' (127.0.0.1:", 10s));
+    ASSERT_TRUE(broker.wait_for_log("SUBSCRIBE 'sensors/#'", 10s));
     EXPECT_TRUE(broker.wait_for_log("user name 'sensor-2' from the TLS-PSK identity"));
 
     // sensor-1 may not write to sensors/2: dropped, and what it claims to be is ignored.
@@ -174,7 +179,7 @@ TEST_F(TlsPskTest, IdentityAsUsernameIsWhatTheAclSees) {
 TEST_F(TlsPskTest, CertificateAndPskClientsOnOneListener) {
     const fs::path certs = dir_.path() / "certs";
     generate_certificates(certs);
-    BrokerProcess broker(only("persistence false\nallow_anonymous false\n" +
+    BrokerProcess broker(only("persistence false\nlog_level debug\nallow_anonymous false\n" +
                               tls_block(certs,
                                         "use_identity_as_username true\npsk_hint petrel-test\n"
                                         "psk_file " +
@@ -206,14 +211,16 @@ TEST_F(TlsPskTest, CertificateAndPskClientsOnOneListener) {
 }
 
 TEST_F(TlsPskTest, SighupRereadsThePskFileUnderALiveConnection) {
-    BrokerProcess broker(only("persistence false\n" + psk_block()));
+    BrokerProcess broker(only("persistence false\nlog_level debug\n" + psk_block()));
     const std::uint16_t port = broker.port();
     std::optional<CommandResult> received;
     std::thread subscriber([&] {
         received = run_command(
             psk_subscriber(port, "sensor-1", kSensor1Key, "tls/test", 2, "long-lived"), 20s);
     });
-    ASSERT_TRUE(broker.wait_for_log("client 'long-lived'"));
+    // Subscribed, not only connected: a publish before that would not reach it.
+    ASSERT_TRUE(broker.wait_for_log("'long-lived' (127.0.0.1:", 10s));
+    ASSERT_TRUE(broker.wait_for_log("SUBSCRIBE 'tls/test'", 10s));
 
     // sensor-1 gets a new key, sensor-2 is gone, sensor-3 is new.
     constexpr const char* kNewKey = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
