@@ -1,0 +1,262 @@
+#include "stream_check.hpp"
+
+#include <string>
+
+#include "finding.hpp"
+
+namespace petrel::fuzz {
+
+using protocol::PacketType;
+using protocol::PropertyId;
+using protocol::ProtocolVersion;
+using protocol::ReasonCode;
+
+namespace {
+
+protocol::ByteView view(std::string_view bytes) {
+    return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+}
+
+std::string_view text(protocol::ByteView bytes) {
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// Reason String or User Property in the properties of a packet that has them.
+bool has_problem_information(const protocol::Packet& packet) {
+    return std::visit(
+        [](const auto& p) {
+            if constexpr (requires { p.properties; }) {
+                return p.properties.contains(PropertyId::ReasonString) ||
+                       p.properties.contains(PropertyId::UserProperty);
+            } else {
+                return false;
+            }
+        },
+        packet);
+}
+
+}  // namespace
+
+std::string describe(const protocol::Packet& packet) {
+    std::string out(protocol::to_string(protocol::packet_type(packet)));
+    std::visit(
+        [&](const auto& p) {
+            using T = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<T, protocol::Publish>) {
+                out += "(topic=" + p.topic + " qos=" + std::to_string(p.qos) +
+                       " id=" + std::to_string(p.packet_id) + " dup=" + std::to_string(p.dup) +
+                       " retain=" + std::to_string(p.retain) + " " +
+                       std::to_string(p.payload ? p.payload->size() : 0) + " bytes)";
+            } else if constexpr (std::is_same_v<T, protocol::Connect>) {
+                out += "(v" + std::to_string(static_cast<int>(p.version)) + " id=" + p.client_id +
+                       " clean=" + std::to_string(p.clean_start) + ")";
+            } else if constexpr (requires { p.reasons; }) {
+                out += "(id=" + std::to_string(p.packet_id) + " reasons=";
+                for (ReasonCode reason : p.reasons) {
+                    out += std::to_string(static_cast<int>(reason)) + " ";
+                }
+                out += ")";
+            } else if constexpr (requires { p.packet_id; }) {
+                out += "(id=" + std::to_string(p.packet_id) + ")";
+            }
+            if constexpr (requires { p.reason; }) {
+                out += " reason=0x";
+                static constexpr char kHex[] = "0123456789abcdef";
+                out += kHex[static_cast<int>(p.reason) >> 4];
+                out += kHex[static_cast<int>(p.reason) & 15];
+            }
+        },
+        packet);
+    return out;
+}
+
+void SentStream::add(std::string_view bytes) {
+    if (doomed_) {
+        return;  // the broker reads no further
+    }
+    partial_.append(bytes);
+    // The broker's framing (ClientConnection::on_data), step by step.
+    while (!doomed_ && !partial_.empty()) {
+        const protocol::ByteView rest = view(partial_);
+        if (!connect_complete_ && static_cast<PacketType>(rest[0] >> 4) != PacketType::Connect) {
+            doomed_ = true;  // [MQTT-3.1.0-1] the first packet must be CONNECT
+            break;
+        }
+        const protocol::FrameResult framed = protocol::frame(rest);
+        if (framed.status == protocol::FrameStatus::Malformed ||
+            (framed.frame.header_length > 0 && broker_maximum_packet_size_ > 0 &&
+             framed.frame.total_length() > broker_maximum_packet_size_)) {
+            doomed_ = true;
+            break;
+        }
+        if (framed.status == protocol::FrameStatus::Incomplete) {
+            break;
+        }
+        const std::size_t length = framed.frame.total_length();
+        on_packet(rest.first(length));
+        partial_.erase(0, length);
+    }
+    if (doomed_) {
+        partial_.clear();
+    }
+}
+
+void SentStream::on_packet(protocol::ByteView packet) {
+    protocol::Result<protocol::Packet> decoded = protocol::decode(packet, terms_.version);
+    if (!connect_complete_) {
+        connect_complete_ = true;
+        if (!decoded) {
+            // The version the broker answers a CONNECT it cannot read in (on_data).
+            const auto level = protocol::peek_connect_level(packet);
+            if (level == 5) {
+                terms_.version = ProtocolVersion::V5;
+            }
+            doomed_ = true;
+            return;
+        }
+        const auto& connect = std::get<protocol::Connect>(*decoded);
+        terms_.version = connect.version;
+        terms_.connect_decoded = true;
+        const protocol::Properties& properties = connect.properties;
+        terms_.maximum_packet_size = properties.number(PropertyId::MaximumPacketSize).value_or(0);
+        terms_.topic_alias_maximum = static_cast<std::uint16_t>(
+            properties.number(PropertyId::TopicAliasMaximum).value_or(0));
+        terms_.problem_information =
+            properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
+        terms_.response_information =
+            properties.number(PropertyId::RequestResponseInformation).value_or(0) == 1;
+        terms_.authentication_method = properties.contains(PropertyId::AuthenticationMethod);
+        return;
+    }
+    if (!decoded) {
+        doomed_ = true;
+        return;
+    }
+    if (std::holds_alternative<protocol::Pingreq>(*decoded)) {
+        ++pingreqs_;
+    }
+}
+
+void OutputCheck::feed(std::string_view bytes, const SentStream& sent,
+                       std::deque<protocol::Packet>& out) {
+    if (!sent.connect_complete()) {
+        finding("the broker wrote before the client's CONNECT was complete", bytes);
+    }
+    const ClientTerms& terms = sent.terms();
+    buffer_.append(bytes);
+    std::size_t consumed = 0;
+    while (consumed < buffer_.size()) {
+        const protocol::ByteView rest = view(buffer_).subspan(consumed);
+        const protocol::FrameResult framed = protocol::frame(rest);
+        if (framed.status == protocol::FrameStatus::Malformed) {
+            finding("broker output: a fixed header that does not frame", text(rest));
+        }
+        if (framed.status == protocol::FrameStatus::Incomplete) {
+            break;
+        }
+        const protocol::ByteView packet = rest.first(framed.frame.total_length());
+        if (terms.maximum_packet_size > 0 && packet.size() > terms.maximum_packet_size) {
+            finding("broker output: a packet over the client's Maximum Packet Size [MQTT-3.1.2-24]",
+                    text(packet));
+        }
+        protocol::Result<protocol::Packet> decoded = protocol::decode(packet, terms.version);
+        if (!decoded) {
+            finding(std::string("broker output does not decode: ") + decoded.error().what,
+                    text(packet));
+        }
+        check(*decoded, text(packet), terms);
+        out.push_back(std::move(decoded).value());
+        consumed += packet.size();
+    }
+    buffer_.erase(0, consumed);
+}
+
+void OutputCheck::at_eof() const {
+    if (!buffer_.empty()) {
+        finding("the broker closed the connection in the middle of a packet", buffer_);
+    }
+}
+
+void OutputCheck::check(const protocol::Packet& packet, std::string_view bytes,
+                        const ClientTerms& terms) {
+    const PacketType type = protocol::packet_type(packet);
+    const bool v5 = terms.version == ProtocolVersion::V5;
+    if (ended_) {
+        finding("broker output after a refusing CONNACK or a DISCONNECT", bytes);
+    }
+    if (type == PacketType::Connect || type == PacketType::Subscribe ||
+        type == PacketType::Unsubscribe || type == PacketType::Pingreq) {
+        finding("broker output: a packet only a client sends", bytes);
+    }
+    if (type == PacketType::Auth && (!v5 || !terms.authentication_method)) {
+        finding("broker output: AUTH to a client that named no authentication method", bytes);
+    }
+    if (!connack_seen_ && type != PacketType::Connack && type != PacketType::Auth) {
+        finding("broker output: the first packet is not CONNACK [MQTT-3.2.0-1]", bytes);
+    }
+    if (type == PacketType::Connack) {
+        if (connack_seen_) {
+            finding("broker output: a second CONNACK [MQTT-3.2.0-2]", bytes);
+        }
+        connack_seen_ = true;
+        const auto& connack = std::get<protocol::Connack>(packet);
+        if (protocol::is_failure(connack.reason)) {
+            ended_ = true;
+        } else if (!terms.connect_decoded) {
+            finding("broker output: CONNACK accepting a CONNECT that does not decode", bytes);
+        }
+        if (connack.properties.contains(PropertyId::ResponseInformation) &&
+            !terms.response_information) {
+            finding("broker output: Response Information not asked for [MQTT-3.1.2-28]", bytes);
+        }
+    }
+    if (type == PacketType::Disconnect) {
+        if (!v5) {
+            finding("broker output: DISCONNECT to a 3.x client", bytes);
+        }
+        ended_ = true;
+    }
+    if (!terms.problem_information && type != PacketType::Publish && type != PacketType::Connack &&
+        type != PacketType::Disconnect && has_problem_information(packet)) {
+        finding("broker output: Reason String or User Property the client refused [MQTT-3.1.2-29]",
+                bytes);
+    }
+    if (const auto* publish = std::get_if<protocol::Publish>(&packet)) {
+        check_publish(*publish, bytes, terms);
+    }
+    if (type == PacketType::Pingresp) {
+        ++pingresps_;
+    }
+}
+
+void OutputCheck::check_publish(const protocol::Publish& publish, std::string_view bytes,
+                                const ClientTerms& terms) {
+    std::string_view topic = publish.topic;
+    const auto alias = publish.properties.number(PropertyId::TopicAlias);
+    if (alias && terms.version == ProtocolVersion::V5) {
+        if (*alias == 0 || *alias > terms.topic_alias_maximum) {
+            finding("broker output: a Topic Alias above the client's maximum [MQTT-3.3.2-10]",
+                    bytes);
+        }
+        if (aliases_.size() < *alias) {
+            aliases_.resize(*alias);
+        }
+        std::string& mapped = aliases_[*alias - 1];
+        if (topic.empty()) {
+            if (mapped.empty()) {
+                finding("broker output: an empty topic with an alias it never defined", bytes);
+            }
+            topic = mapped;
+        } else {
+            mapped = publish.topic;
+        }
+    }
+    if (topic.empty()) {
+        finding("broker output: a PUBLISH without a topic", bytes);
+    }
+    if (topic.find_first_of("+#") != std::string_view::npos) {
+        finding("broker output: a PUBLISH to a wildcard topic [MQTT-3.3.2-2]", bytes);
+    }
+}
+
+}  // namespace petrel::fuzz
