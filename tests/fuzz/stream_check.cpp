@@ -121,6 +121,8 @@ void SentStream::on_packet(protocol::ByteView packet) {
         terms_.maximum_packet_size = properties.number(PropertyId::MaximumPacketSize).value_or(0);
         terms_.topic_alias_maximum = static_cast<std::uint16_t>(
             properties.number(PropertyId::TopicAliasMaximum).value_or(0));
+        terms_.receive_maximum = static_cast<std::uint16_t>(
+            properties.number(PropertyId::ReceiveMaximum).value_or(65535));
         terms_.problem_information =
             properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
         terms_.response_information =
@@ -134,6 +136,14 @@ void SentStream::on_packet(protocol::ByteView packet) {
     }
     if (std::holds_alternative<protocol::Pingreq>(*decoded)) {
         ++pingreqs_;
+    } else if (const auto* puback = std::get_if<protocol::Puback>(&*decoded)) {
+        releases_.push_back(puback->packet_id);
+    } else if (const auto* pubcomp = std::get_if<protocol::Pubcomp>(&*decoded)) {
+        releases_.push_back(pubcomp->packet_id);
+    } else if (const auto* pubrec = std::get_if<protocol::Pubrec>(&*decoded)) {
+        if (protocol::is_failure(pubrec->reason)) {
+            releases_.push_back(pubrec->packet_id);  // 4.3.3: the exchange ends here
+        }
     }
 }
 
@@ -164,6 +174,7 @@ void OutputCheck::feed(std::string_view bytes, const SentStream& sent,
             finding(std::string("broker output does not decode: ") + decoded.error().what,
                     text(packet));
         }
+        take_releases(sent);
         check(*decoded, text(packet), terms);
         out.push_back(std::move(decoded).value());
         consumed += packet.size();
@@ -256,6 +267,50 @@ void OutputCheck::check_publish(const protocol::Publish& publish, std::string_vi
     }
     if (topic.find_first_of("+#") != std::string_view::npos) {
         finding("broker output: a PUBLISH to a wildcard topic [MQTT-3.3.2-2]", bytes);
+    }
+    if (publish.qos > 0) {
+        check_packet_id(publish, bytes, terms);
+    }
+}
+
+void OutputCheck::take_releases(const SentStream& sent) {
+    const std::vector<protocol::PacketId>& releases = sent.releases();
+    for (; releases_taken_ < releases.size(); ++releases_taken_) {
+        const protocol::PacketId id = releases[releases_taken_];
+        // Whatever kind of acknowledgement it is: counting too many as ending a delivery
+        // can only make the check miss something.
+        if (in_flight_.erase(id) == 0) {
+            ++early_releases_[id];
+        }
+    }
+}
+
+void OutputCheck::check_packet_id(const protocol::Publish& publish, std::string_view bytes,
+                                  const ClientTerms& terms) {
+    const bool v5 = terms.version == ProtocolVersion::V5;
+    const protocol::PacketId id = publish.packet_id;
+    if (in_flight_.contains(id)) {
+        if (!publish.dup) {
+            finding("broker output: a new PUBLISH with a packet id still in flight [MQTT-2.2.1-3]",
+                    bytes);
+        }
+        if (v5) {
+            finding("broker output: a PUBLISH resent on the same connection [MQTT-4.4.0-2]", bytes);
+        }
+        return;
+    }
+    if (auto early = early_releases_.find(id); early != early_releases_.end()) {
+        if (--early->second == 0) {
+            early_releases_.erase(early);
+        }
+        return;  // perhaps already acknowledged: not counted as in flight
+    }
+    in_flight_.insert(id);
+    if (v5 && in_flight_.size() > terms.receive_maximum) {
+        finding(
+            "broker output: more unacknowledged QoS 1/2 PUBLISHes than the client's "
+            "Receive Maximum [MQTT-3.3.4-9]",
+            bytes);
     }
 }
 

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,7 @@ struct ClientTerms {
     bool connect_decoded = false;           // false: the broker must not accept it
     std::uint32_t maximum_packet_size = 0;  // 0: none
     std::uint16_t topic_alias_maximum = 0;
+    std::uint16_t receive_maximum = 65535;
     bool problem_information = true;
     bool response_information = false;
     bool authentication_method = false;
@@ -54,6 +57,9 @@ class SentStream {
     bool mid_packet() const { return !doomed_ && !partial_.empty(); }
     // PINGREQs the broker reads (it answers each unless it closes the connection first).
     unsigned pingreqs() const { return pingreqs_; }
+    // Packet ids of the acknowledgements sent that end a QoS 1/2 delivery to the client
+    // (PUBACK, PUBCOMP, v5 PUBREC with a failure reason), in order.
+    const std::vector<protocol::PacketId>& releases() const { return releases_; }
 
   private:
     void on_packet(protocol::ByteView packet);
@@ -64,6 +70,7 @@ class SentStream {
     bool doomed_ = false;
     ClientTerms terms_;
     unsigned pingreqs_ = 0;
+    std::vector<protocol::PacketId> releases_;
 };
 
 // The rules besides "frames and decodes":
@@ -75,6 +82,12 @@ class SentStream {
 //   - no packet over the client's Maximum Packet Size [MQTT-3.1.2-24];
 //   - no Topic Alias above the client's Topic Alias Maximum [MQTT-3.3.2-10], and an empty
 //     topic only with an alias this connection defined;
+//   - no QoS 1/2 PUBLISH with a packet id still in flight on this connection
+//     [MQTT-2.2.1-3] (v5: not even as a resend [MQTT-4.4.0-2]), and no more of them
+//     unacknowledged than the client's Receive Maximum (v5) [MQTT-3.3.4-9]. A delivery is
+//     in flight from its PUBLISH until the client sends what ends it; an acknowledgement
+//     sent before its PUBLISH arrived may have crossed it on the way and counts as
+//     ending the next one with that id, so the check can miss but never invents;
 //   - no Reason String or User Property outside PUBLISH, CONNACK and DISCONNECT when the
 //     client asked for none [MQTT-3.1.2-29]; Response Information only when asked for
 //     [MQTT-3.1.2-28].
@@ -90,12 +103,19 @@ class OutputCheck {
     void check(const protocol::Packet& packet, std::string_view bytes, const ClientTerms& terms);
     void check_publish(const protocol::Publish& publish, std::string_view bytes,
                        const ClientTerms& terms);
+    void check_packet_id(const protocol::Publish& publish, std::string_view bytes,
+                         const ClientTerms& terms);
+    // Takes the acknowledgements the client sent since the last call.
+    void take_releases(const SentStream& sent);
 
     std::string buffer_;
     bool connack_seen_ = false;
     bool ended_ = false;  // a refusing CONNACK or a DISCONNECT was sent
     unsigned pingresps_ = 0;
     std::vector<std::string> aliases_;  // index alias - 1
+    std::set<protocol::PacketId> in_flight_;
+    std::map<protocol::PacketId, unsigned> early_releases_;
+    std::size_t releases_taken_ = 0;
 };
 
 }  // namespace petrel::fuzz
