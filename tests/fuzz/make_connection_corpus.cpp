@@ -1,7 +1,9 @@
 // Writes the fuzz_connection seed corpus: realistic packet sequences in the input format of
 // connection_input.hpp, one file each. Run it when the format or the scenarios change:
 //   fuzz_connection_corpus tests/fuzz/corpus/connection
-// (inputs that once found a bug are kept next to these under their own names).
+// Next to these: inputs that once found a bug, under their own names, and inputs a long
+// fuzzing run found that add coverage, under libFuzzer's hash names (picked with
+// -merge=1 -use_counters=0 into a copy of these seeds; stale when the format changes).
 #include <cstdio>
 #include <fstream>
 #include <string>
