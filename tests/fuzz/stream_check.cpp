@@ -1,5 +1,6 @@
 #include "stream_check.hpp"
 
+#include <optional>
 #include <string>
 
 #include "finding.hpp"
@@ -117,6 +118,8 @@ void SentStream::on_packet(protocol::ByteView packet) {
         const auto& connect = std::get<protocol::Connect>(*decoded);
         terms_.version = connect.version;
         terms_.connect_decoded = true;
+        terms_.clean_start = connect.clean_start;
+        terms_.empty_client_id = connect.client_id.empty();
         const protocol::Properties& properties = connect.properties;
         terms_.maximum_packet_size = properties.number(PropertyId::MaximumPacketSize).value_or(0);
         terms_.topic_alias_maximum = static_cast<std::uint16_t>(
@@ -134,8 +137,22 @@ void SentStream::on_packet(protocol::ByteView packet) {
         doomed_ = true;
         return;
     }
+    using Request = SentStream::Request;
     if (std::holds_alternative<protocol::Pingreq>(*decoded)) {
         ++pingreqs_;
+    } else if (const auto* subscribe = std::get_if<protocol::Subscribe>(&*decoded)) {
+        requests_.push_back(
+            Request{PacketType::Suback, subscribe->packet_id, subscribe->subscriptions.size()});
+    } else if (const auto* unsubscribe = std::get_if<protocol::Unsubscribe>(&*decoded)) {
+        requests_.push_back(
+            Request{PacketType::Unsuback, unsubscribe->packet_id, unsubscribe->filters.size()});
+    } else if (const auto* publish = std::get_if<protocol::Publish>(&*decoded)) {
+        if (publish->qos > 0) {
+            requests_.push_back(Request{publish->qos == 1 ? PacketType::Puback : PacketType::Pubrec,
+                                        publish->packet_id, 0});
+        }
+    } else if (const auto* pubrel = std::get_if<protocol::Pubrel>(&*decoded)) {
+        requests_.push_back(Request{PacketType::Pubcomp, pubrel->packet_id, 0});
     } else if (const auto* puback = std::get_if<protocol::Puback>(&*decoded)) {
         releases_.push_back(puback->packet_id);
     } else if (const auto* pubcomp = std::get_if<protocol::Pubcomp>(&*decoded)) {
@@ -174,7 +191,7 @@ void OutputCheck::feed(std::string_view bytes, const SentStream& sent,
             finding(std::string("broker output does not decode: ") + decoded.error().what,
                     text(packet));
         }
-        take_releases(sent);
+        take_sent(sent);
         check(*decoded, text(packet), terms);
         out.push_back(std::move(decoded).value());
         consumed += packet.size();
@@ -213,8 +230,19 @@ void OutputCheck::check(const protocol::Packet& packet, std::string_view bytes,
         const auto& connack = std::get<protocol::Connack>(packet);
         if (protocol::is_failure(connack.reason)) {
             ended_ = true;
+            if (connack.session_present) {
+                finding("broker output: Session Present with a refusal [MQTT-3.2.2-6]", bytes);
+            }
         } else if (!terms.connect_decoded) {
             finding("broker output: CONNACK accepting a CONNECT that does not decode", bytes);
+        } else {
+            if (terms.clean_start && connack.session_present) {
+                finding("broker output: Session Present after a clean start [MQTT-3.2.2-2]", bytes);
+            }
+            if (v5 && terms.empty_client_id &&
+                !connack.properties.contains(PropertyId::AssignedClientIdentifier)) {
+                finding("broker output: no Assigned Client Identifier [MQTT-3.2.2-16]", bytes);
+            }
         }
         if (connack.properties.contains(PropertyId::ResponseInformation) &&
             !terms.response_information) {
@@ -237,6 +265,45 @@ void OutputCheck::check(const protocol::Packet& packet, std::string_view bytes,
     }
     if (type == PacketType::Pingresp) {
         ++pingresps_;
+    }
+    check_answer(packet, bytes, terms);
+}
+
+void OutputCheck::check_answer(const protocol::Packet& packet, std::string_view bytes,
+                               const ClientTerms& terms) {
+    const PacketType type = protocol::packet_type(packet);
+    std::optional<protocol::PacketId> id;
+    std::optional<std::size_t> reasons;
+    if (const auto* suback = std::get_if<protocol::Suback>(&packet)) {
+        id = suback->packet_id;
+        reasons = suback->reasons.size();
+    } else if (const auto* unsuback = std::get_if<protocol::Unsuback>(&packet)) {
+        id = unsuback->packet_id;
+        if (terms.version == ProtocolVersion::V5) {
+            reasons = unsuback->reasons.size();  // 3.x UNSUBACK has none
+        }
+    } else if (const auto* puback = std::get_if<protocol::Puback>(&packet)) {
+        id = puback->packet_id;
+    } else if (const auto* pubrec = std::get_if<protocol::Pubrec>(&packet)) {
+        id = pubrec->packet_id;
+    } else if (const auto* pubcomp = std::get_if<protocol::Pubcomp>(&packet)) {
+        id = pubcomp->packet_id;
+    }
+    if (!id) {
+        return;
+    }
+    const auto found = unanswered_.find({type, *id});
+    if (found == unanswered_.end()) {
+        finding("broker output: an answer to no packet the client sent (or answered twice)", bytes);
+    }
+    const std::size_t filters = found->second.front();
+    found->second.pop_front();
+    if (found->second.empty()) {
+        unanswered_.erase(found);
+    }
+    if (reasons && *reasons != filters) {
+        finding("broker output: not one reason code per filter [MQTT-3.8.4-6], [MQTT-3.11.3-1]",
+                bytes);
     }
 }
 
@@ -273,7 +340,12 @@ void OutputCheck::check_publish(const protocol::Publish& publish, std::string_vi
     }
 }
 
-void OutputCheck::take_releases(const SentStream& sent) {
+void OutputCheck::take_sent(const SentStream& sent) {
+    const std::vector<SentStream::Request>& requests = sent.requests();
+    for (; requests_taken_ < requests.size(); ++requests_taken_) {
+        const SentStream::Request& request = requests[requests_taken_];
+        unanswered_[{request.answer, request.id}].push_back(request.filters);
+    }
     const std::vector<protocol::PacketId>& releases = sent.releases();
     for (; releases_taken_ < releases.size(); ++releases_taken_) {
         const protocol::PacketId id = releases[releases_taken_];

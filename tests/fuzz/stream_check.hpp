@@ -28,7 +28,9 @@ std::string describe(const protocol::Packet& packet);
 // What a client's CONNECT told the broker, on which the checks of its output depend.
 struct ClientTerms {
     protocol::ProtocolVersion version = protocol::ProtocolVersion::V311;
-    bool connect_decoded = false;           // false: the broker must not accept it
+    bool connect_decoded = false;  // false: the broker must not accept it
+    bool clean_start = true;
+    bool empty_client_id = false;
     std::uint32_t maximum_packet_size = 0;  // 0: none
     std::uint16_t topic_alias_maximum = 0;
     std::uint16_t receive_maximum = 65535;
@@ -60,6 +62,13 @@ class SentStream {
     // Packet ids of the acknowledgements sent that end a QoS 1/2 delivery to the client
     // (PUBACK, PUBCOMP, v5 PUBREC with a failure reason), in order.
     const std::vector<protocol::PacketId>& releases() const { return releases_; }
+    // Packets the broker answers by id: SUBSCRIBE, UNSUBSCRIBE, QoS 1/2 PUBLISH, PUBREL.
+    struct Request {
+        protocol::PacketType answer = protocol::PacketType::Suback;  // what answers it
+        protocol::PacketId id = 0;
+        std::size_t filters = 0;  // SUBSCRIBE, UNSUBSCRIBE: one reason code each
+    };
+    const std::vector<Request>& requests() const { return requests_; }
 
   private:
     void on_packet(protocol::ByteView packet);
@@ -71,12 +80,15 @@ class SentStream {
     ClientTerms terms_;
     unsigned pingreqs_ = 0;
     std::vector<protocol::PacketId> releases_;
+    std::vector<Request> requests_;
 };
 
 // The rules besides "frames and decodes":
 //   - nothing before the client's CONNECT is complete; the first packet is CONNACK, or AUTH
 //     when the CONNECT named an authentication method [MQTT-3.2.0-1], [MQTT-4.12.0-2];
 //     one CONNACK only [MQTT-3.2.0-2]; no success for a CONNECT our decoder refuses;
+//   - CONNACK: Session Present 0 after a clean start or with a refusal [MQTT-3.2.2-2],
+//     [MQTT-3.2.2-6]; v5: an Assigned Client Identifier for an empty one [MQTT-3.2.2-16];
 //   - nothing after a refusing CONNACK [MQTT-3.2.2-7] or a DISCONNECT [MQTT-3.14.4-1];
 //     no DISCONNECT or AUTH to a 3.x client; no packet only a client sends;
 //   - no packet over the client's Maximum Packet Size [MQTT-3.1.2-24];
@@ -88,6 +100,9 @@ class SentStream {
 //     in flight from its PUBLISH until the client sends what ends it; an acknowledgement
 //     sent before its PUBLISH arrived may have crossed it on the way and counts as
 //     ending the next one with that id, so the check can miss but never invents;
+//   - every SUBACK, UNSUBACK, PUBACK, PUBREC and PUBCOMP answers a packet the client
+//     sent with that id and not yet answered, a SUBACK (v5 UNSUBACK) with one reason
+//     code per filter [MQTT-3.8.4-6], [MQTT-3.9.3-1], [MQTT-3.11.3-1];
 //   - no Reason String or User Property outside PUBLISH, CONNACK and DISCONNECT when the
 //     client asked for none [MQTT-3.1.2-29]; Response Information only when asked for
 //     [MQTT-3.1.2-28].
@@ -105,8 +120,10 @@ class OutputCheck {
                        const ClientTerms& terms);
     void check_packet_id(const protocol::Publish& publish, std::string_view bytes,
                          const ClientTerms& terms);
-    // Takes the acknowledgements the client sent since the last call.
-    void take_releases(const SentStream& sent);
+    void check_answer(const protocol::Packet& packet, std::string_view bytes,
+                      const ClientTerms& terms);
+    // Takes what the client sent since the last call: acknowledgements, requests.
+    void take_sent(const SentStream& sent);
 
     std::string buffer_;
     bool connack_seen_ = false;
@@ -116,6 +133,10 @@ class OutputCheck {
     std::set<protocol::PacketId> in_flight_;
     std::map<protocol::PacketId, unsigned> early_releases_;
     std::size_t releases_taken_ = 0;
+    // Requests not answered yet, by answer type and packet id, oldest first.
+    std::map<std::pair<protocol::PacketType, protocol::PacketId>, std::deque<std::size_t>>
+        unanswered_;
+    std::size_t requests_taken_ = 0;
 };
 
 }  // namespace petrel::fuzz
