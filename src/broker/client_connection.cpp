@@ -70,6 +70,14 @@ void ClientConnection::on_data(std::string& input) {
         if (framed.status == protocol::FrameStatus::Incomplete) {
             break;
         }
+        if (phase_ != Phase::AwaitingConnect &&
+            framed.frame.type() == protocol::PacketType::Connect) {
+            // [MQTT-3.1.0-2] a second CONNECT is a Protocol Error whatever it holds: decoding
+            // it could only add 0x84 (bad protocol name or level), a reason code for CONNACK
+            // that no DISCONNECT may carry (found by fuzz_connection).
+            fail(protocol::protocol_error("second CONNECT"));
+            break;
+        }
         const protocol::ByteView packet_bytes = rest.first(framed.frame.total_length());
         consumed += packet_bytes.size();
         protocol::Result<protocol::Packet> decoded = protocol::decode(packet_bytes, version_);

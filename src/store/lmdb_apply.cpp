@@ -17,6 +17,9 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+// Spelled out for clang before 17, which lacks C++20 aggregate deduction (the fuzz build).
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 [[noreturn]] void corrupt(const char* db, std::string_view key) {
     throw TxnFailure{0, std::string("corrupt record in '") + db + "' at key " + describe_key(key)};

@@ -16,6 +16,9 @@ template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
 };
+// Spelled out for clang before 17, which lacks C++20 aggregate deduction (the fuzz build).
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 // What the store hands back names its id, whatever the caller put.
 session::MessagePtr with_id(session::MessagePtr message, MessageId id) {

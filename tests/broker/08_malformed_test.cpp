@@ -172,6 +172,22 @@ TEST_P(MalformedTest, SecondConnect) {
     expect_spectators_unaffected();
 }
 
+// Found by fuzz_connection: a second CONNECT the decoder refuses for its protocol name or
+// level made the broker send a v5 DISCONNECT with 0x84, a reason code only CONNACK may carry.
+TEST_P(MalformedTest, SecondConnectWithUnsupportedProtocol) {
+    const std::pair<const char*, std::string> cases[] = {
+        {"level 9", connect_bytes("MQTT", 9, "second-bad-level", 0x02, true)},
+        {"name MQ+TT", connect_bytes("MQ+TT", 4, "second-bad-name")},
+    };
+    for (const auto& [name, bytes] : cases) {
+        auto client = victim("second-connect-bad-protocol");
+        ASSERT_TRUE(client->send_raw(bytes));
+        // [MQTT-3.1.0-2] whatever the second CONNECT holds, it is a Protocol Error.
+        expect_rejected(*client, {ReasonCode::ProtocolError}, name);
+        expect_spectators_unaffected();
+    }
+}
+
 TEST_P(MalformedTest, PacketOverMaxPacketSize) {
     auto client = victim("too-big");
     const std::string payload(2 * kMaxPacketSize, 'x');
