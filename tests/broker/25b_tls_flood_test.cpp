@@ -53,7 +53,7 @@ namespace fs = std::filesystem;
 
 constexpr int kConnections = 1000;  // every second one stalls after its ClientHello
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(PETREL_SANITIZED_BROKER)
 constexpr int kSlowdown = 3;  // the broker is built the same way as this test
 #else
 constexpr int kSlowdown = 1;

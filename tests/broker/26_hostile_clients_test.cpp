@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 constexpr unsigned kThreads = 2;
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(PETREL_SANITIZED_BROKER)
 constexpr bool kAddressSanitizer = true;  // the broker is built the same way as this test
 #else
 constexpr bool kAddressSanitizer = false;
