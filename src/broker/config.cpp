@@ -106,7 +106,7 @@ const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
         {"protocol",
          {1, 1,
           [](Config&, const auto& a) {
-              // Mosquitto's other value, websockets, is not implemented: failing start-up
+              // Mosquitto's other value, websockets, is outside Petrel's scope: failing start-up
               // beats a listener that silently speaks the wrong protocol.
               if (a[0] != "mqtt") {
                   throw std::invalid_argument("only 'mqtt' is supported, got '" + a[0] + "'");

@@ -118,9 +118,8 @@ void Worker::accept_ready(net::Listener& listener, std::size_t index) {
 void Worker::add_connection(int fd, std::string peer, std::string unread,
                             std::optional<AcceptedConnect> connect, net::TlsSessionPtr tls,
                             ConnectionSlot slot, const ListenerPolicy& policy) {
-    auto connection =
-        std::make_unique<ClientConnection>(*this, fd, std::move(peer), std::move(unread),
-                                           std::move(tls), std::move(slot), policy);
+    auto connection = std::make_unique<ClientConnection>(
+        *this, fd, std::move(peer), std::move(unread), std::move(tls), std::move(slot), policy);
     ClientConnection* raw = connection.get();
     connections_.emplace(raw, std::move(connection));
     if (connect) {
