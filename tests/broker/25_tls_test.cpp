@@ -67,24 +67,14 @@ class RawSocket {
     bool connected_ = false;
 };
 
-class TlsTest : public ::testing::Test {
+class TlsTest : public CertificateTest {
   protected:
-    void SetUp() override {
-        if (find_program("mosquitto_pub").empty() || find_program("openssl").empty()) {
-            FAIL() << "mosquitto clients or openssl not installed (scripts/install-deps.sh "
-                      "installs them)";
-        }
-        generate_certificates(certs());
-    }
-    fs::path certs() const { return dir_.path() / "certs"; }
     std::vector<std::string> trust() const { return {"--cafile", (certs() / "ca.crt").string()}; }
     std::vector<std::string> with_client_cert() const {
         return {"--cafile", (certs() / "ca.crt").string(),
                 "--cert",   (certs() / "client.crt").string(),
                 "--key",    (certs() / "client.key").string()};
     }
-
-    TempDir dir_;
 };
 
 TEST_F(TlsTest, PlainAndTlsListenersInOneConfig) {

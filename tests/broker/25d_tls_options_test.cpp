@@ -19,16 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-class TlsOptionsTest : public ::testing::Test {
+class TlsOptionsTest : public CertificateTest {
   protected:
-    void SetUp() override {
-        if (find_program("mosquitto_pub").empty() || find_program("openssl").empty()) {
-            FAIL() << "mosquitto clients or openssl not installed (scripts/install-deps.sh "
-                      "installs them)";
-        }
-        generate_certificates(certs());
-    }
-    fs::path certs() const { return dir_.path() / "certs"; }
     std::vector<std::string> verify_server() const {
         return {"-CAfile", (certs() / "ca.crt").string(), "-verify_return_error"};
     }
@@ -48,8 +40,6 @@ class TlsOptionsTest : public ::testing::Test {
                (certs() / "server.crt").string() + "\nkeyfile " +
                (certs() / "server.key").string() + "\n" + extra;
     }
-
-    TempDir dir_;
 };
 
 TEST_F(TlsOptionsTest, CapathVerifiesClientCertificatesThroughHashedNames) {

@@ -6,6 +6,14 @@
 
 namespace petrel::test {
 
+void CertificateTest::SetUp() {
+    if (find_program("mosquitto_pub").empty() || find_program("openssl").empty()) {
+        FAIL() << "mosquitto clients or openssl not installed (scripts/install-deps.sh "
+                  "installs them)";
+    }
+    generate_certificates(certs());
+}
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 

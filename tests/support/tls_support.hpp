@@ -3,6 +3,7 @@
 // over ssl://.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <mqtt/async_client.h>
 
 #include <chrono>
@@ -14,12 +15,23 @@
 
 #include "support/broker_process.hpp"
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace petrel::test {
 
 // A fresh CA with server and client certificates in `dir` (tls/gen-certs.sh -o dir);
 // a failure is a fatal test failure.
 void generate_certificates(const std::filesystem::path& dir);
+
+// A test with its own throw-away certificates in certs() (under dir_); it fails at once
+// when the command-line TLS clients it drives are missing.
+class CertificateTest : public ::testing::Test {
+  protected:
+    void SetUp() override;
+    std::filesystem::path certs() const { return dir_.path() / "certs"; }
+
+    TempDir dir_;
+};
 
 // "listener 0 127.0.0.1" with the server certificate, key and CA of `certs`, then `extra`.
 std::string tls_block(const std::filesystem::path& certs, const std::string& extra = {});
