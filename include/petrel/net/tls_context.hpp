@@ -31,6 +31,12 @@ struct TlsSettings {
     bool require_certificate = false;  // handshake fails without a valid client cert
     // The client certificate's CN, or the PSK identity, is the username.
     bool use_identity_as_username = false;
+    // The client certificate's whole subject (RFC 2253, e.g. "CN=dev1,O=Example") is the
+    // username, as Mosquitto's use_subject_as_username.
+    bool use_subject_as_username = false;
+    // PEM certificate revocation list(s): a client certificate it revokes fails the
+    // handshake (Mosquitto's crlfile; needs cafile or capath).
+    std::string crlfile;
     // TLS-PSK: the hint sent to TLS 1.2 clients (it also switches PSK on, as in
     // Mosquitto), and the file of identity:hexkey lines (see psk_file.hpp).
     std::string psk_hint;
