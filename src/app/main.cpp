@@ -179,6 +179,13 @@ int main(int argc, char** argv) {
             listener.bind_address = "127.0.0.1";
             config.listeners = {listener};
         }
+        if (config.user && *config.user != "root" && geteuid() == 0) {
+            // Mosquitto would drop to that user; running on as root would be the weaker
+            // choice, so refuse instead.
+            throw petrel::broker::ConfigError(
+                "petrel: the config names 'user " + *config.user +
+                "' but Petrel does not switch users: start it as that user, not as root");
+        }
         log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
         log->flush_on(spdlog::level::trace);
         raise_and_log_open_file_limit(*log);

@@ -83,6 +83,7 @@ void build_listener_policies(const Config& config, spdlog::logger& log, BrokerCo
         policy.index = static_cast<std::uint16_t>(i);
         policy.security = context.securities.back().get();
         policy.mount_point = listener.mount_point;
+        policy.use_username_as_clientid = listener.use_username_as_clientid;
         context.listeners.push_back(std::move(policy));
     }
 }
@@ -91,6 +92,9 @@ void build_listener_policies(const Config& config, spdlog::logger& log, BrokerCo
 
 Broker::Broker(Config config, std::shared_ptr<spdlog::logger> log)
     : config_(std::move(config)), log_(std::move(log)), listeners_(std::make_unique<Listeners>()) {
+    for (const std::string& warning : config_.warnings) {
+        log_->warn("{}", warning);
+    }
     context_ = std::make_unique<BrokerContext>(config_, *log_, open_store(config_, *log_),
                                                resolve_memory_limit(config_, *log_));
     context_->queue_memory_window = config_.persistence ? config_.queue_memory_window : 0;

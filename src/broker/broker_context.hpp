@@ -28,7 +28,7 @@ struct BrokerContext {
         : config(config_in),
           log(log_in),
           admission(config_in, memory_limit, log_in),
-          router(config_in.shared_subscription_strategy),
+          router(config_in.shared_subscription_strategy, config_in.upgrade_outgoing_qos),
           store(std::move(store_in)),
           store_health(log_in) {}
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "client_connection.hpp"
+#include "mosquitto_options.hpp"
 #include "petrel/topic/topic_name.hpp"
 #include "worker.hpp"
 
@@ -96,6 +97,10 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
         return;
     }
+    if (const auto refusal = check_mosquitto_connect_options(connect, listener_, config)) {
+        refuse_connect(refusal->code, refusal->what);
+        return;
+    }
     AcceptedConnect accepted;
     if (connect.client_id.empty()) {
         // [MQTT-3.1.3-8] 3.1.1 refuses an empty id unless the session is clean; v5 assigns
@@ -109,7 +114,7 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
             refuse_connect(ReasonCode::ClientIdentifierNotValid, "MQTT 3.1 needs a client id");
             return;
         }
-        connect.client_id = worker_.assign_client_id();
+        connect.client_id = worker_.assign_client_id(listener_.security->auto_id_prefix);
         accepted.client_id_assigned = true;
     } else if (connect.version == ProtocolVersion::V31 && connect.client_id.size() > 23) {
         refuse_connect(ReasonCode::ClientIdentifierNotValid, "MQTT 3.1 client id over 23 bytes");

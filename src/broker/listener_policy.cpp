@@ -8,7 +8,9 @@
 namespace petrel::broker {
 
 Security::Security(const SecurityConfig& config, spdlog::logger& log, const std::string& what)
-    : allow_anonymous(config.allow_anonymous) {
+    : allow_anonymous(config.allow_anonymous),
+      allow_zero_length_clientid(config.allow_zero_length_clientid),
+      auto_id_prefix(config.auto_id_prefix) {
     const std::string whose = what.empty() ? "" : " (" + what + ")";
     if (!config.password_file.empty()) {
         passwords = std::make_shared<const auth::PasswordFile>(

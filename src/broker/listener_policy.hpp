@@ -26,6 +26,9 @@ struct Security {
     Security(const SecurityConfig& config, spdlog::logger& log, const std::string& what);
 
     bool allow_anonymous = false;
+    // Mosquitto's allow_zero_length_clientid and auto_id_prefix (see SecurityConfig).
+    bool allow_zero_length_clientid = true;
+    std::string auto_id_prefix;
     // Enhanced authentication (4.12) and CONNECT passwords, from password_file; all three
     // null when none is configured.
     std::shared_ptr<const auth::PasswordFile> passwords;
@@ -41,6 +44,7 @@ struct ListenerPolicy {
     std::uint16_t index = 0;
     const Security* security = nullptr;
     std::string mount_point;
+    bool use_username_as_clientid = false;
 
     // A client's topic or filter as the broker keeps it: under the mount point. A shared
     // subscription's filter is mounted after its group; an invalid filter is left alone

@@ -120,6 +120,9 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
                      "topic has more levels than max_topic_levels");
         return;
     }
+    if (worker_.context().config.message_size_limit > 0 && drop_oversized_publish(publish)) {
+        return;
+    }
     if (!worker_.may_publish(*session_, publish.topic)) {
         refuse_unauthorized_publish(qos, packet_id, publish.topic);
         return;
@@ -170,7 +173,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
         }
     }
     message->publisher = state.client_id();
-    if (qos > 0 || publish.retain) {
+    if (qos > 0 || publish.retain || worker_.context().config.upgrade_outgoing_qos) {
         message->id = worker_.context().next_message_id();
     }
 
@@ -420,7 +423,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
                     continue;  // [MQTT-3.3.2-5]; the ACL may forbid some topics the filter matches
                 }
                 session::Delivery delivery;
-                delivery.qos = std::min(message->qos, options.qos);
+                delivery.qos = router.delivery_qos(message->qos, options.qos);
                 delivery.retain = true;  // [MQTT-3.3.1-8]
                 delivery.message = std::move(message);
                 if (subscription_id) {

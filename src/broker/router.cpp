@@ -116,7 +116,7 @@ std::optional<RoutedDelivery> Router::reroute_shared(const session::Delivery& de
     const SubscriptionData& data = member->second;
     session::Delivery moved;
     moved.message = delivery.message;
-    moved.qos = std::min(delivery.message->qos, data.options.qos);
+    moved.qos = delivery_qos(delivery.message->qos, data.options.qos);
     moved.retain = data.options.retain_as_published && delivery.message->retain;
     if (data.subscription_id) {
         moved.subscription_ids.push_back(*data.subscription_id);
@@ -135,7 +135,7 @@ void Router::match(const session::MessagePtr& message, std::vector<RoutedDeliver
         }
         session::Delivery delivery;
         delivery.message = message;
-        delivery.qos = std::min(message->qos, data.options.qos);
+        delivery.qos = delivery_qos(message->qos, data.options.qos);
         // [MQTT-3.3.1-9] live deliveries carry RETAIN 0 unless Retain As Published.
         delivery.retain = data.options.retain_as_published && message->retain;
         if (data.subscription_id) {

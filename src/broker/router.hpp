@@ -5,6 +5,7 @@
 // match concurrently. Retained messages have their own lock.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -36,7 +37,16 @@ struct RoutedDelivery {
 
 class Router {
   public:
-    explicit Router(SharedStrategy strategy = SharedStrategy::RoundRobin) : strategy_(strategy) {}
+    // `upgrade_qos`: Mosquitto's upgrade_outgoing_qos (see delivery_qos).
+    explicit Router(SharedStrategy strategy = SharedStrategy::RoundRobin, bool upgrade_qos = false)
+        : strategy_(strategy), upgrade_qos_(upgrade_qos) {}
+
+    // The QoS a subscriber granted `granted` receives a message published at `published`
+    // with: the lower of the two [MQTT-3.8.4-8], or with upgrade_outgoing_qos (not
+    // standard) the subscription's.
+    protocol::Qos delivery_qos(protocol::Qos published, protocol::Qos granted) const {
+        return upgrade_qos_ ? granted : std::min(published, granted);
+    }
 
     // Adds or replaces a subscription; true when it is new.
     bool subscribe(std::string_view filter, const SessionHandlePtr& session, SubscriptionData data);
@@ -79,6 +89,7 @@ class Router {
     std::atomic<std::uint64_t>& cursor(std::string_view key) const;
 
     const SharedStrategy strategy_;
+    const bool upgrade_qos_;
     mutable std::shared_mutex trie_mutex_;
     topic::SubscriptionTrie<SessionHandlePtr, SubscriptionData> trie_;  // guarded by trie_mutex_
     // Round-robin position per shared subscription ("group/filter"), created at subscribe:

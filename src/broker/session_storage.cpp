@@ -41,6 +41,7 @@ session::OutboundFlow::Limits Worker::session_limits() const {
     limits.max_inflight = config.max_inflight_messages;
     limits.max_queued = config.max_queued_messages;
     limits.max_queued_bytes = config.max_queued_bytes;
+    limits.max_inflight_bytes = config.max_inflight_bytes;
     return limits;
 }
 

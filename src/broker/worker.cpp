@@ -223,9 +223,9 @@ unsigned Worker::home_worker_for(const std::string& client_id) const {
     return static_cast<unsigned>(std::hash<std::string>{}(client_id) % context_.workers.size());
 }
 
-std::string Worker::assign_client_id() {
+std::string Worker::assign_client_id(const std::string& prefix) {
     static constexpr char kHex[] = "0123456789abcdef";
-    std::string id = "petrel-";
+    std::string id = prefix;
     std::uint64_t bits = random_();
     for (int i = 0; i < 16; ++i, bits >>= 4) {
         id.push_back(kHex[bits & 0xF]);

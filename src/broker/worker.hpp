@@ -132,7 +132,8 @@ class Worker {
     bool may_subscribe(const SessionHandle& session, std::string_view filter) const;
 
     unsigned home_worker_for(const std::string& client_id) const;
-    std::string assign_client_id();
+    // A client id for a client that sent none: `prefix` and 16 random hex digits.
+    std::string assign_client_id(const std::string& prefix);
 
     // Moves a connection whose CONNECT was read here to the worker that homes its session.
     // A TLS connection's session (`tls`) and its place in the connection count (`slot`)

@@ -14,7 +14,8 @@ OutboundFlow::OutboundFlow(const OutboundFlow& other)
       spilled_count_(other.spilled_count_),
       queued_bytes_(other.queued_bytes_),
       last_memory_seq_(other.last_memory_seq_),
-      sent_inflight_(other.sent_inflight_) {
+      sent_inflight_(other.sent_inflight_),
+      inflight_bytes_(other.inflight_bytes_) {
     for (auto it = inflight_.begin(); it != inflight_.end(); ++it) {
         by_id_.emplace(it->packet_id, it);
     }
@@ -54,7 +55,7 @@ std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online,
         fill_window(out);  // room freed since the last offer goes to older messages first
     }
     // Straight into flight only when nothing is waiting ahead of it, in memory or spilled.
-    if (online && queue_.empty() && spilled_count_ == 0 && inflight_.size() < window_) {
+    if (online && queue_.empty() && spilled_count_ == 0 && room_for_flight()) {
         last_memory_seq_ = std::max(last_memory_seq_, delivery.seq);
         out.push_back(start_flight(std::move(delivery)));
         result = OfferOutcome::Sent;
@@ -128,9 +129,7 @@ std::optional<std::vector<OutboundPacket>> OutboundFlow::release(protocol::Packe
     if (found == by_id_.end() || found->second->state != expected) {
         return std::nullopt;
     }
-    sent_inflight_ -= found->second->sent ? 1 : 0;
-    inflight_.erase(found->second);
-    by_id_.erase(found);
+    erase_inflight(found->second);
     std::vector<OutboundPacket> out;
     fill_window(out);
     return out;
@@ -152,9 +151,7 @@ std::vector<OutboundPacket> OutboundFlow::drop_unsent(protocol::PacketId id, Uns
     if (found == by_id_.end()) {
         return out;
     }
-    sent_inflight_ -= found->second->sent ? 1 : 0;
-    inflight_.erase(found->second);
-    by_id_.erase(found);
+    erase_inflight(found->second);
     ++(why == Unsendable::Expired ? counters_.dropped_expired : counters_.dropped_too_large);
     fill_window(out);
     return out;
@@ -183,7 +180,7 @@ void OutboundFlow::fill_window(std::vector<OutboundPacket>& out) {
     }
     // Stops when the memory queue is empty even if deliveries are spilled: the caller
     // reads them back (refill_wanted / refill) and they go out from there.
-    while (!queue_.empty() && inflight_.size() < window_) {
+    while (!queue_.empty() && room_for_flight()) {
         Delivery next = std::move(queue_.front());
         queue_.pop_front();
         queued_bytes_ -= std::min<std::uint64_t>(queued_bytes_, delivery_size(next));
@@ -195,10 +192,19 @@ OutboundPacket OutboundFlow::start_flight(Delivery delivery) {
     const protocol::PacketId id = allocate_packet_id();
     const OutboundState state =
         delivery.qos == 1 ? OutboundState::AwaitingPuback : OutboundState::AwaitingPubrec;
-    inflight_.push_back(InflightMessage{id, state, delivery, true});
+    const std::size_t bytes = delivery_size(delivery);
+    inflight_.push_back(InflightMessage{id, state, delivery, true, bytes});
+    inflight_bytes_ += bytes;
     ++sent_inflight_;
     by_id_.emplace(id, std::prev(inflight_.end()));
     return OutboundPacket{OutboundPacket::Kind::Publish, id, false, std::move(delivery)};
+}
+
+void OutboundFlow::erase_inflight(std::list<InflightMessage>::iterator it) {
+    sent_inflight_ -= it->sent ? 1 : 0;
+    inflight_bytes_ -= std::min(inflight_bytes_, it->bytes);
+    by_id_.erase(it->packet_id);
+    inflight_.erase(it);
 }
 
 protocol::PacketId OutboundFlow::allocate_packet_id() {
@@ -291,6 +297,8 @@ std::size_t OutboundFlow::delivery_size(const Delivery& delivery) {
 void OutboundFlow::restore_inflight(InflightMessage message) {
     const protocol::PacketId id = message.packet_id;
     message.sent = true;  // resume() resends it when a connection comes
+    message.bytes = delivery_size(message.delivery);
+    inflight_bytes_ += message.bytes;
     ++sent_inflight_;
     inflight_.push_back(std::move(message));
     by_id_[id] = std::prev(inflight_.end());

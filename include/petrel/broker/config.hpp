@@ -2,7 +2,10 @@
 // Mosquitto-style `keyword value` file.
 //
 // Parsing is a start-up step, so errors are exceptions (ConfigError) whose message names
-// the file and line, e.g. "petrel.conf:12: unknown keyword 'listner'".
+// the file and line, e.g. "petrel.conf:12: unknown keyword 'listner'". Every keyword of
+// mosquitto.conf(5) is known: implemented, accepted with a warning (Config::warnings, logged
+// at start-up), or refused with an error that says what to use instead
+// (docs/mosquitto-compatibility.md).
 #pragma once
 
 #include <cstddef>
@@ -34,6 +37,11 @@ struct ListenerConfig {
     std::optional<bool> allow_anonymous;
     std::optional<std::string> password_file;
     std::optional<std::string> acl_file;
+    std::optional<bool> allow_zero_length_clientid;
+    std::optional<std::string> auto_id_prefix;
+    // The client's user name becomes its client id (Mosquitto's use_username_as_clientid);
+    // a client without one is refused.
+    bool use_username_as_clientid = false;
 };
 
 // Who may connect to a listener and what they may do there.
@@ -41,6 +49,9 @@ struct SecurityConfig {
     bool allow_anonymous = false;
     std::string password_file;  // "": no password file
     std::string acl_file;       // "": every client may use every topic
+    // An empty client id gets one made up (auto_id_prefix + 16 hex digits); false: refused.
+    bool allow_zero_length_clientid = true;
+    std::string auto_id_prefix = "petrel-";
 };
 
 enum class LogLevel { Error, Warning, Notice, Info, Debug };
@@ -141,6 +152,28 @@ struct Config {
     std::string acl_file;
     // psk_file before any listener line: the keys of PSK listeners without their own.
     std::string psk_file;
+    // Global values of the per_listener_settings keywords (see SecurityConfig).
+    bool allow_zero_length_clientid = true;
+    std::string auto_id_prefix = "petrel-";
+
+    // ---- Mosquitto's options (docs/mosquitto-compatibility.md) ----
+    // PUBLISH (and will) payloads larger than this are refused: v5 QoS 1/2 get 0x95 Packet
+    // too large, 3.1.1 QoS 1/2 are acknowledged and dropped, QoS 0 dropped. 0: no limit.
+    std::size_t message_size_limit = 0;
+    // Outgoing QoS 1/2 bytes (topic + payload) in flight per client: no new flight starts
+    // while this many are unacknowledged (one larger message may fly alone). 0: no limit.
+    std::size_t max_inflight_bytes = 0;
+    // Deliver at the subscription's QoS even when the message was published lower
+    // (non-standard).
+    bool upgrade_outgoing_qos = false;
+    // Only client ids that start with this may connect ("": any).
+    std::string clientid_prefixes;
+    // Mosquitto's `user`: Petrel does not switch users, so it refuses to run as root when
+    // one is named (see app/main.cpp).
+    std::optional<std::string> user;
+    // Start-up warnings, each "FILE:LINE: ..." (keywords accepted without their Mosquitto
+    // meaning); the broker logs them.
+    std::vector<std::string> warnings;
 
     // The listeners to open: the configured ones, or the loopback default.
     std::vector<ListenerConfig> effective_listeners() const;

@@ -34,6 +34,9 @@ struct InflightMessage {
     // Sent on the current connection. After a reconnect only as many in-flight messages
     // are resent as the client's Receive Maximum allows; the rest wait their turn.
     bool sent = true;
+    // What it counts against max_inflight_bytes until released (its delivery_size() when
+    // it started; kept because the payload goes once PUBREC arrives).
+    std::size_t bytes = 0;
 };
 
 // Something to write: a PUBLISH (dup set on a resend) or a PUBREL.
@@ -57,6 +60,10 @@ struct OutboundLimits {
     std::size_t max_inflight = 20;     // also capped by the client's Receive Maximum
     std::size_t max_queued = 1000;     // messages waiting for room in the window (0 = no limit)
     std::size_t max_queued_bytes = 0;  // their delivery_size() total (0 = no limit)
+    // Mosquitto's max_inflight_bytes: no new flight starts while the in-flight messages'
+    // delivery_size() total is this or more, so one larger message may fly alone (0 = no
+    // limit).
+    std::size_t max_inflight_bytes = 0;
     // 0: every queued delivery is held in memory. N > 0: at most N are; later ones are
     // "spilled" — counted (and their bytes) but held only by the store, and read back with
     // refill() as the queue drains, so an offline session's queue does not grow the RSS.
@@ -158,6 +165,7 @@ class OutboundFlow {
     static std::size_t delivery_size(const Delivery& delivery);
 
     std::size_t inflight_count() const { return inflight_.size(); }
+    std::size_t inflight_bytes() const { return inflight_bytes_; }
     // Everything queued: in memory plus spilled.
     std::size_t queued_count() const { return queue_.size() + spilled_count_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
@@ -182,6 +190,14 @@ class OutboundFlow {
     std::optional<std::vector<OutboundPacket>> release(protocol::PacketId id,
                                                        OutboundState expected);
     void fill_window(std::vector<OutboundPacket>& out);
+    // Whether a new flight may start: the window has a free slot and, with
+    // max_inflight_bytes, the bytes in flight are below it.
+    bool room_for_flight() const {
+        return inflight_.size() < window_ &&
+               (limits_.max_inflight_bytes == 0 || inflight_bytes_ < limits_.max_inflight_bytes);
+    }
+    // Removes an in-flight message from the list, the index and the byte count.
+    void erase_inflight(std::list<InflightMessage>::iterator it);
     OutboundPacket start_flight(Delivery delivery);
     protocol::PacketId allocate_packet_id();
 
@@ -196,6 +212,7 @@ class OutboundFlow {
     std::uint64_t queued_bytes_ = 0;     // memory queue plus spilled
     std::uint64_t last_memory_seq_ = 0;  // seq of the newest delivery held in memory
     std::size_t sent_inflight_ = 0;      // in-flight messages sent on this connection
+    std::size_t inflight_bytes_ = 0;     // InflightMessage::bytes of every in-flight message
 };
 
 template <class Predicate>
@@ -205,9 +222,7 @@ OutboundFlow::Taken OutboundFlow::take_if(Predicate wanted) {
         if (it->state == OutboundState::AwaitingPuback && wanted(it->delivery)) {
             taken.released_ids.push_back(it->packet_id);
             taken.deliveries.push_back(std::move(it->delivery));
-            sent_inflight_ -= it->sent ? 1 : 0;
-            by_id_.erase(it->packet_id);
-            it = inflight_.erase(it);
+            erase_inflight(it++);
         } else {
             ++it;
         }

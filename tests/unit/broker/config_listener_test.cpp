@@ -75,6 +75,8 @@ TEST(ConfigListener, MountPointBelongsToItsListener) {
 TEST(ConfigListener, ProtocolMqttOnly) {
     EXPECT_NO_THROW(parse_config("listener 1883\nprotocol mqtt\n", "t"));
     expect_config_error("listener 9001\nprotocol websockets\n",
+                        "test.conf:2: bad value for 'protocol': WebSocket is not supported yet");
+    expect_config_error("listener 9001\nprotocol mqttsn\n",
                         "test.conf:2: bad value for 'protocol': only 'mqtt' is supported");
     expect_config_error("protocol mqtt\n", "test.conf:1: 'protocol' applies to a listener");
 }
