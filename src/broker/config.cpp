@@ -58,11 +58,13 @@ const KeywordEntry* find_keyword(std::string_view keyword) {
 
 namespace {
 
-// Splits a line into whitespace-separated words; '#' starts a comment.
+// Splits a line into whitespace-separated words; a word that starts with '#' starts a
+// comment. A '#' inside a word is kept, as Mosquitto keeps it (only its line-initial '#'
+// is a comment), so that a value such as "a/#" reaches its keyword's checks.
 std::vector<std::string> split_words(const std::string& line) {
     std::vector<std::string> words;
-    std::istringstream stream(line.substr(0, line.find('#')));
-    for (std::string word; stream >> word;) {
+    std::istringstream stream(line);
+    for (std::string word; stream >> word && !word.starts_with('#');) {
         words.push_back(word);
     }
     return words;

@@ -66,10 +66,15 @@ TEST(ConfigListener, MountPointBelongsToItsListener) {
     EXPECT_EQ(config.listeners[0].mount_point, "site-a/");
     EXPECT_EQ(config.listeners[1].mount_point, "");
     expect_config_error("mount_point a/\n", "test.conf:1: 'mount_point' applies to a listener");
-    // ('#' starts a comment in the config file, so only '+' can get this far.)
     expect_config_error(
         "listener 1883\nmount_point a/+/\n",
         "test.conf:2: bad value for 'mount_point': a mount point may not hold '+' or '#'");
+    // A '#' inside a word is part of it (a word starting with '#' starts a comment).
+    expect_config_error("listener 1883\nmount_point a/#\n",
+                        "test.conf:2: bad value for 'mount_point': a mount point may not hold");
+    EXPECT_EQ(
+        parse_config("listener 1883\nmount_point a/ # comment\n", "t").listeners[0].mount_point,
+        "a/");
 }
 
 TEST(ConfigListener, ProtocolMqttOnly) {
