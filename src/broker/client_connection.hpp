@@ -122,7 +122,7 @@ class ClientConnection {
     void drop_publish(protocol::Qos qos, protocol::PacketId packet_id, protocol::ReasonCode reason,
                       const std::string& why);
     // message_size_limit: true when the PUBLISH's payload is over it and was dropped as
-    // drop_publish does (v5 QoS 1/2 get 0x95 Packet too large); mosquitto_options.cpp.
+    // drop_publish does (v5 QoS 1/2 get 0x83); mosquitto_options.cpp.
     bool drop_oversized_publish(const protocol::Publish& publish);
     // More levels than max_topic_levels (a topic name or a filter without $share/g/).
     bool too_many_levels(std::string_view topic) const;

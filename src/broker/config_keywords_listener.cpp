@@ -28,6 +28,22 @@ KeywordEntry tls_keyword(std::string name, TlsSetter set) {
                             });
 }
 
+// A TLS switch; `false` (its default) on a plain listener leaves it plain, as in Mosquitto,
+// where e.g. "require_certificate false" does not make a listener a TLS one.
+KeywordEntry tls_flag(std::string name, bool net::TlsSettings::*flag) {
+    return listener_keyword(std::move(name), [flag](Config& c, const KeywordArgs& a) {
+        const bool on = parse_bool(a[0]);
+        ListenerConfig& listener = current_listener(c);
+        if (!on && !listener.tls) {
+            return;
+        }
+        if (!listener.tls) {
+            listener.tls.emplace();
+        }
+        (*listener.tls).*flag = on;
+    });
+}
+
 void set_tls_version(Config& c, const std::string& version) {
     net::TlsSettings& tls = *current_listener(c).tls;
     if (version == "tlsv1.2") {
@@ -81,18 +97,14 @@ void add_listener_keywords(std::vector<KeywordEntry>& table) {
         }
         set_tls_version(c, a[0]);
     }));
-    table.push_back(tls_keyword("require_certificate", [](auto& t, const auto& v) {
-        t.require_certificate = parse_bool(v);
-    }));
+    table.push_back(tls_flag("require_certificate", &net::TlsSettings::require_certificate));
     // Mosquitto: use_identity_as_username takes priority over use_subject_as_username
     // when both are true; check_listener_tls() refuses the pair instead, since one of the
     // two lines would be silently without effect.
-    table.push_back(tls_keyword("use_identity_as_username", [](auto& t, const auto& v) {
-        t.use_identity_as_username = parse_bool(v);
-    }));
-    table.push_back(tls_keyword("use_subject_as_username", [](auto& t, const auto& v) {
-        t.use_subject_as_username = parse_bool(v);
-    }));
+    table.push_back(
+        tls_flag("use_identity_as_username", &net::TlsSettings::use_identity_as_username));
+    table.push_back(
+        tls_flag("use_subject_as_username", &net::TlsSettings::use_subject_as_username));
     // TLS-PSK, as in Mosquitto: the hint switches it on for the listener.
     table.push_back(tls_keyword("psk_hint", [](auto& t, const auto& v) { t.psk_hint = v; }));
     table.push_back(listener_keyword("tls_keyform", [](Config&, const KeywordArgs& a) {

@@ -50,7 +50,10 @@ bool ClientConnection::drop_oversized_publish(const protocol::Publish& publish) 
     // As Mosquitto: not forwarded, but the QoS flow completes; the client stays connected.
     worker_.log().info("{}: QoS {} PUBLISH to '{}' of {} bytes dropped (message_size_limit {})",
                        describe(), publish.qos, publish.topic, size, limit);
-    drop_publish(publish.qos, publish.packet_id, ReasonCode::PacketTooLarge,
+    // Mosquitto sends 0x95 Packet too large, which is not a PUBACK/PUBREC reason code
+    // (3.4.2.1, 3.5.2.1) and which strict clients refuse as malformed; its documentation
+    // promises 0x83 Implementation specific error, which Petrel sends.
+    drop_publish(publish.qos, publish.packet_id, ReasonCode::ImplementationSpecificError,
                  "payload larger than message_size_limit");
     return true;
 }

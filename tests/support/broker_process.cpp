@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <iostream>
@@ -127,7 +128,8 @@ std::size_t BrokerProcess::expected_listener_count() const {
             ++count;
         }
     }
-    return count;
+    // None in the file: the loopback default, or listeners from an include_dir.
+    return std::max<std::size_t>(count, 1);
 }
 
 void BrokerProcess::start() {

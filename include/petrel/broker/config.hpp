@@ -157,8 +157,9 @@ struct Config {
     std::string auto_id_prefix = "petrel-";
 
     // ---- Mosquitto's options (docs/mosquitto-compatibility.md) ----
-    // PUBLISH (and will) payloads larger than this are refused: v5 QoS 1/2 get 0x95 Packet
-    // too large, 3.1.1 QoS 1/2 are acknowledged and dropped, QoS 0 dropped. 0: no limit.
+    // PUBLISH (and will) payloads larger than this are refused: v5 QoS 1/2 get 0x83
+    // Implementation specific error (0x95 is no PUBACK/PUBREC reason code, 3.4.2.1), 3.1.1
+    // QoS 1/2 are acknowledged and dropped, QoS 0 dropped; a will: CONNACK 0x95. 0: no limit.
     std::size_t message_size_limit = 0;
     // Outgoing QoS 1/2 bytes (topic + payload) in flight per client: no new flight starts
     // while this many are unacknowledged (one larger message may fly alone). 0: no limit.
