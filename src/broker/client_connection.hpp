@@ -15,6 +15,7 @@
 #include "connection_admission.hpp"
 #include "credential_checker.hpp"
 #include "petrel/auth/authenticator.hpp"
+#include "petrel/auth/login_decision.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
@@ -83,9 +84,12 @@ class ClientConnection {
     void handle_connect(protocol::Connect&& connect);
     // Sends an accepted CONNECT on to the session's home worker (or completes it here).
     void route_connect(AcceptedConnect accepted);
-    // The authentication a CONNECT asks for (auth_flow.cpp). True when the CONNECT may go
-    // on at once; false when it was refused or an AUTH exchange has begun.
-    bool start_authentication(AcceptedConnect& accepted);
+    // The login decision for a CONNECT (auth_flow.cpp): who the client is and what it
+    // must still prove; a refusal is sent at once. Empty when it was refused.
+    std::optional<auth::LoginDecision> decide_login(protocol::Connect& connect);
+    // Carries out an Admit, CheckPassword or Authenticate decision (auth_flow.cpp). True
+    // when the CONNECT may go on at once; false when a check or an AUTH exchange has begun.
+    bool start_authentication(AcceptedConnect& accepted, auth::LoginDecision decision);
     void on_connect_auth_step(auth::AuthStep step);
     void on_credentials_checked(CredentialChecker::Outcome outcome);
     void on_reauth_step(auth::AuthStep step);
@@ -144,7 +148,6 @@ class ClientConnection {
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;
-    bool identity_from_certificate_ = false;  // use_identity_as_username: no password check
     protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
     SessionHandlePtr session_;
     std::uint16_t keep_alive_seconds_ = 0;

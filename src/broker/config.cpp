@@ -94,6 +94,9 @@ const std::map<std::string, Keyword, std::less<>>& listener_keywords() {
          tls_keyword([](auto& t, const auto& v) { t.require_certificate = parse_bool(v); })},
         {"use_identity_as_username",
          tls_keyword([](auto& t, const auto& v) { t.use_identity_as_username = parse_bool(v); })},
+        {"use_subject_as_username",
+         tls_keyword([](auto& t, const auto& v) { t.use_subject_as_username = parse_bool(v); })},
+        {"crlfile", tls_keyword([](auto& t, const auto& v) { t.crlfile = v; })},
         {"mount_point",
          {1, 1,
           [](Config& c, const auto& a) {

@@ -70,30 +70,8 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     client_maximum_packet_size_ =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
-    if (stream_->tls_identity_is_username()) {
-        // use_identity_as_username: the PSK identity, or else the verified client
-        // certificate, names the client and is its proof; the user name and password it
-        // sent are ignored, as in Mosquitto.
-        std::optional<std::string> name = stream_->tls_psk_identity();
-        const char* source = "TLS-PSK identity";
-        if (!name) {
-            name = stream_->tls_peer_common_name();
-            source = "TLS client certificate";
-        }
-        if (!name) {
-            refuse_connect(ReasonCode::NotAuthorized,
-                           "no PSK identity or client certificate CN for the user name");
-            return;
-        }
-        worker_.log().info("{}: user name '{}' from the {}", describe(), *name, source);
-        connect.username = std::move(*name);
-        connect.password.reset();
-        identity_from_certificate_ = true;
-    }
-    // A client that authenticates with an AUTH exchange (4.12) names itself there.
-    if (!connect.username && !connect.properties.contains(PropertyId::AuthenticationMethod) &&
-        !listener_.security->allow_anonymous) {
-        refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
+    const std::optional<auth::LoginDecision> login = decide_login(connect);
+    if (!login) {
         return;
     }
     AcceptedConnect accepted;
@@ -129,9 +107,15 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
             return;
         }
         connect.will->topic = listener_.mount_topic(std::move(connect.will->topic));
+        if (topic::is_broker_topic(connect.will->topic)) {
+            // Only the broker publishes under $SYS; refusing the CONNECT tells the client
+            // now rather than dropping the will when it is due (v5 0x87, 3.1.1 code 5).
+            refuse_connect(ReasonCode::NotAuthorized, "will topic under $SYS");
+            return;
+        }
     }
     accepted.connect = std::move(connect);
-    if (start_authentication(accepted)) {
+    if (start_authentication(accepted, *login)) {
         route_connect(std::move(accepted));
     }
 }

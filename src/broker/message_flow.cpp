@@ -120,6 +120,13 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
                      "topic has more levels than max_topic_levels");
         return;
     }
+    if (topic::is_broker_topic(publish.topic)) {
+        const std::uint64_t refused = ++worker_.context().broker_topic_publishes;
+        worker_.log().info("{}: PUBLISH to '{}' dropped: $SYS topics are the broker's ({} so far)",
+                           describe(), publish.topic, refused);
+        drop_publish(qos, packet_id, ReasonCode::NotAuthorized, "$SYS topics are the broker's");
+        return;
+    }
     if (!worker_.may_publish(*session_, publish.topic)) {
         refuse_unauthorized_publish(qos, packet_id, publish.topic);
         return;
