@@ -261,6 +261,20 @@ TEST(ConnackV311, EncodeMapsReasonToReturnCode) {
     EXPECT_EQ(encode_bytes(c, kV311), bytes({0x20, 0x02, 0x01, 0x00}));
 }
 
+TEST(ConnackV31, FirstByteIsReservedAndZero) {
+    // 3.1 has no Session Present: the byte is reserved, written 0 even for a resumed
+    // session, and not read back.
+    Connack c;
+    c.session_present = true;
+    EXPECT_EQ(encode_bytes(c, kV31), bytes({0x20, 0x02, 0x00, 0x00}));
+    EXPECT_EQ(encode_bytes(c, kV311), bytes({0x20, 0x02, 0x01, 0x00}));
+    EXPECT_EQ(encoded_size(c, kV31), 4u);
+    c.reason = ReasonCode::NotAuthorized;
+    c.session_present = false;
+    EXPECT_EQ(encode_bytes(c, kV31), bytes({0x20, 0x02, 0x00, 0x05}));
+    EXPECT_FALSE(decode_as<Connack>(bytes({0x20, 0x02, 0x01, 0x00}), kV31).session_present);
+}
+
 TEST(ConnackV5, DecodesReasonAndProperties) {
     const Bytes data = bytes({0x20, 0x0D, 0x00, 0x00, 0x0A,  // flags, reason, props length 10
                               0x24, 0x01,                    // Maximum QoS 1
