@@ -60,5 +60,65 @@ TEST(ProtocolEdgesConnack, Mqtt31ResumedSessionGetsAReservedZeroByte) {
     }
 }
 
+// --- 2. MQTT 3.1 fixed-header flags ---------------------------------------------------------
+
+// MQTT 3.1 (2.1, 3.6): PUBREL uses QoS level 1 and sets DUP when it is sent again. A 3.1
+// publisher's resent PUBREL (0x6A) completes its QoS 2 exchange; the message is
+// delivered once.
+TEST(ProtocolEdgesMqtt31Flags, ResentPubrelWithDupCompletesQos2) {
+    BrokerProcess broker;
+    RawClient subscriber(broker.port(), ProtocolVersion::V311);
+    ASSERT_TRUE(subscriber.connect("flags31-sub"));
+    ASSERT_TRUE(subscriber.subscribe("edges/31/q2", 2));
+
+    RawClient publisher(broker.port(), ProtocolVersion::V31);
+    ASSERT_TRUE(publisher.connect("flags31-pub"));
+    ASSERT_TRUE(publisher.send(make_publish("edges/31/q2", "once", 2, false, 7)));
+    auto pubrec = publisher.expect<protocol::Pubrec>();
+    ASSERT_TRUE(pubrec);
+    EXPECT_EQ(pubrec->packet_id, 7);
+    ASSERT_TRUE(publisher.send_raw(frame_of({0x6A, 0x02, 0x00, 0x07})));
+    auto pubcomp = publisher.expect<protocol::Pubcomp>();
+    ASSERT_TRUE(pubcomp);
+    EXPECT_EQ(pubcomp->packet_id, 7);
+    // And again, as a client that lost the PUBCOMP would: answered, not delivered again.
+    ASSERT_TRUE(publisher.send_raw(frame_of({0x6A, 0x02, 0x00, 0x07})));
+    ASSERT_TRUE(publisher.expect<protocol::Pubcomp>());
+
+    auto got = subscriber.receive_publish();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(payload_of(*got), "once");
+    EXPECT_FALSE(subscriber.try_receive_publish(300ms));
+}
+
+// MQTT 3.1 (3.8, 3.10): SUBSCRIBE and UNSUBSCRIBE likewise may carry DUP.
+TEST(ProtocolEdgesMqtt31Flags, SubscribeAndUnsubscribeWithDupAreAccepted) {
+    BrokerProcess broker;
+    RawClient client(broker.port(), ProtocolVersion::V31);
+    ASSERT_TRUE(client.connect("flags31-subs"));
+    ASSERT_TRUE(
+        client.send_raw(packet_bytes(0x8A, u16_bytes(3) + prefixed("edges/31/s") + '\x01')));
+    auto suback = client.expect<protocol::Suback>();
+    ASSERT_TRUE(suback);
+    EXPECT_EQ(suback->packet_id, 3);
+    ASSERT_TRUE(client.send_raw(packet_bytes(0xAA, u16_bytes(4) + prefixed("edges/31/s"))));
+    auto unsuback = client.expect<protocol::Unsuback>();
+    ASSERT_TRUE(unsuback);
+    EXPECT_EQ(unsuback->packet_id, 4);
+}
+
+// [MQTT-3.6.1-1] [MQTT-2.2.2-2]: 3.1.1 keeps the strict rule, DUP in PUBREL is malformed.
+TEST(ProtocolEdgesMqtt31Flags, Mqtt311PubrelWithDupStillCloses) {
+    BrokerProcess broker;
+    RawClient publisher(broker.port(), ProtocolVersion::V311);
+    ASSERT_TRUE(publisher.connect("flags311-pub"));
+    ASSERT_TRUE(publisher.send(make_publish("edges/311/q2", "x", 2, false, 7)));
+    ASSERT_TRUE(publisher.expect<protocol::Pubrec>());
+    ASSERT_TRUE(publisher.send_raw(frame_of({0x6A, 0x02, 0x00, 0x07})));
+    auto anything = publisher.receive();
+    EXPECT_FALSE(anything) << describe(*anything);
+    EXPECT_TRUE(publisher.wait_closed());
+}
+
 }  // namespace
 }  // namespace petrel::test
