@@ -90,7 +90,15 @@ void ClientConnection::on_data(std::string& input) {
                     break;
                 }
                 if (level == 5) {
+                    // [MQTT-3.1.4-1] a CONNECT that does not conform closes the connection;
+                    // a v5 server may say why first, in a CONNACK (3.1.4, 4.13.1). A 3.x
+                    // client gets no CONNACK: it has no return code for this.
                     version_ = ProtocolVersion::V5;
+                    const ReasonCode code = decoded.error().code;
+                    if (code == ReasonCode::MalformedPacket || code == ReasonCode::ProtocolError) {
+                        refuse_connect(code, decoded.error().what);
+                        break;
+                    }
                 }
             }
             fail(decoded.error());

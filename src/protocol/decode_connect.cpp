@@ -113,6 +113,11 @@ Result<Packet> decode_connect(ByteView body) {
             detail::read_properties(reader, PropertyContext::Will, will.properties);
         }
         will.topic = reader.utf8();  // [MQTT-3.1.3-10]
+        if (reader.ok() && will.topic.empty()) {
+            // [MQTT-4.7.3-1] a topic name has at least one character: a CONNECT whose will
+            // topic is empty does not conform to section 3.1 [MQTT-3.1.4-1].
+            return malformed("zero-length will topic");
+        }
         will.payload = make_payload(reader.binary());
         connect.will = std::move(will);
     }

@@ -120,5 +120,53 @@ TEST(ProtocolEdgesMqtt31Flags, Mqtt311PubrelWithDupStillCloses) {
     EXPECT_TRUE(publisher.wait_closed());
 }
 
+// --- 3. Zero-length will topic -------------------------------------------------------------
+
+// A CONNECT with the Will Flag and a will topic of "" (then will payload "bye").
+std::string connect_with_empty_will_topic(ProtocolVersion version, const std::string& id) {
+    const bool v5 = version == ProtocolVersion::V5;
+    std::string body = prefixed(version == ProtocolVersion::V31 ? "MQIsdp" : "MQTT");
+    body += static_cast<char>(version);
+    body += '\x06';  // clean session, will flag
+    body += u16_bytes(60);
+    if (v5) {
+        body += '\0';  // no properties
+    }
+    body += prefixed(id);
+    if (v5) {
+        body += '\0';  // no will properties
+    }
+    body += prefixed("");
+    body += prefixed("bye");
+    return packet_bytes(0x10, body);
+}
+
+// [MQTT-4.7.3-1] a topic name is at least one character long; the CONNECT does not
+// conform and the connection is closed without a CONNACK [MQTT-3.1.4-1] (3.1 likewise).
+TEST(ProtocolEdgesWillTopic, EmptyWillTopicClosesWithoutConnackBeforeV5) {
+    BrokerProcess broker;
+    for (const ProtocolVersion version : {ProtocolVersion::V31, ProtocolVersion::V311}) {
+        SCOPED_TRACE(std::string(version_name(version)));
+        RawClient client(broker.port(), version);
+        ASSERT_TRUE(client.send_raw(connect_with_empty_will_topic(version, "empty-will")));
+        auto frame = client.receive_frame();
+        EXPECT_FALSE(frame) << bytes_hex(*frame);
+        EXPECT_TRUE(client.wait_closed());
+    }
+}
+
+// v5: the same CONNECT is a Malformed Packet; the server may say so in a CONNACK before
+// closing (3.1.4, 4.13.1): 0x81.
+TEST(ProtocolEdgesWillTopic, EmptyWillTopicGetsConnackMalformedInV5) {
+    BrokerProcess broker;
+    RawClient client(broker.port(), ProtocolVersion::V5);
+    ASSERT_TRUE(client.send_raw(connect_with_empty_will_topic(ProtocolVersion::V5, "empty-will")));
+    auto connack = client.expect<protocol::Connack>();
+    ASSERT_TRUE(connack);
+    EXPECT_EQ(connack->reason, ReasonCode::MalformedPacket);
+    EXPECT_FALSE(connack->session_present);
+    EXPECT_TRUE(client.wait_closed());
+}
+
 }  // namespace
 }  // namespace petrel::test

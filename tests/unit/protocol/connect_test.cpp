@@ -144,6 +144,24 @@ TEST(Connect, MissingPayloadFieldsAreMalformed) {
     EXPECT_EQ(decode_error(no_id, kV311), ReasonCode::MalformedPacket);
 }
 
+TEST(Connect, ZeroLengthWillTopicIsMalformed) {
+    // [MQTT-4.7.3-1] a topic name has at least one character: the CONNECT does not
+    // conform [MQTT-3.1.4-1], in every version.
+    const Bytes v311 = packet(
+        0x10, str("MQTT") + bytes({0x04, 0x06, 0x00, 0x00}) + str("id") + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v311, kV311), ReasonCode::MalformedPacket);
+    const Bytes v31 = packet(
+        0x10, str("MQIsdp") + bytes({0x03, 0x06, 0x00, 0x00}) + str("id") + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v31, kV311), ReasonCode::MalformedPacket);
+    const Bytes v5 = packet(0x10, str("MQTT") + bytes({0x05, 0x06, 0x00, 0x00, 0x00}) + str("id") +
+                                      bytes({0x00}) + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v5, kV311), ReasonCode::MalformedPacket);
+    // One character is enough.
+    const Bytes one = packet(
+        0x10, str("MQTT") + bytes({0x04, 0x06, 0x00, 0x00}) + str("id") + str("w") + str(""));
+    EXPECT_EQ(decode_as<Connect>(one, kV311).will->topic, "w");
+}
+
 TEST(Connect, TrailingBytesAreMalformed) {
     const Bytes data =
         packet(0x10, str("MQTT") + bytes({0x04, 0x02, 0x00, 0x00}) + str("id") + bytes({0x00}));
