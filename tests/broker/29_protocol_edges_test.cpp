@@ -168,5 +168,98 @@ TEST(ProtocolEdgesWillTopic, EmptyWillTopicGetsConnackMalformedInV5) {
     EXPECT_TRUE(client.wait_closed());
 }
 
+// --- 4. Client Maximum Packet Size below the CONNACK ----------------------------------------
+
+protocol::Connect limited_connect(const RawClient& client, const std::string& id,
+                                  std::uint32_t maximum_packet_size) {
+    protocol::Connect connect = client.connect_packet(id);
+    connect.properties.add_number(PropertyId::MaximumPacketSize, maximum_packet_size);
+    return connect;
+}
+
+// [MQTT-3.1.2-24] not even the smallest CONNACK (5 bytes) fits in 3: nothing is sent and
+// the connection is closed.
+TEST(ProtocolEdgesMaximumPacketSize, LimitBelowAnyConnackClosesWithoutSending) {
+    BrokerProcess broker;
+    RawClient client(broker.port(), ProtocolVersion::V5);
+    ASSERT_TRUE(client.send(limited_connect(client, "tiny-limit", 3)));
+    auto frame = client.receive_frame();
+    EXPECT_FALSE(frame) << bytes_hex(*frame);
+    EXPECT_TRUE(client.wait_closed());
+}
+
+// A limit between the smallest CONNACK and the full one: Topic Alias Maximum (default 10)
+// and Response Information are left out until it fits; with no alias announced, a
+// Topic Alias from the client is refused (0x94) [MQTT-3.2.2-17] [MQTT-3.3.2-9].
+TEST(ProtocolEdgesMaximumPacketSize, ConnackLeavesOutOptionalPropertiesToFit) {
+    BrokerProcess broker;
+    {
+        RawClient client(broker.port(), ProtocolVersion::V5);
+        protocol::Connect connect = limited_connect(client, "fits-8", 8);
+        connect.properties.add_number(PropertyId::RequestResponseInformation, 1);
+        ASSERT_TRUE(client.send(connect));
+        auto frame = client.receive_frame();
+        ASSERT_TRUE(frame);
+        EXPECT_LE(frame->size(), 8u) << bytes_hex(*frame);
+        auto connack = protocol::decode(
+            protocol::ByteView(reinterpret_cast<const std::uint8_t*>(frame->data()), frame->size()),
+            ProtocolVersion::V5);
+        ASSERT_TRUE(connack);
+        const auto& properties = std::get<protocol::Connack>(*connack).properties;
+        EXPECT_EQ(std::get<protocol::Connack>(*connack).reason, ReasonCode::Success);
+        EXPECT_FALSE(properties.contains(PropertyId::ResponseInformation));
+        EXPECT_EQ(properties.number(PropertyId::TopicAliasMaximum), 10u);
+    }
+    RawClient client(broker.port(), ProtocolVersion::V5);
+    ASSERT_TRUE(client.send(limited_connect(client, "fits-6", 6)));
+    auto frame = client.receive_frame();
+    ASSERT_TRUE(frame);
+    // CONNACK, no flags, Success, no properties.
+    EXPECT_EQ(*frame, frame_of({0x20, 0x03, 0x00, 0x00, 0x00})) << bytes_hex(*frame);
+    ASSERT_TRUE(client.send(protocol::Pingreq{}));
+    ASSERT_TRUE(client.expect<protocol::Pingresp>());
+    protocol::Publish aliased = make_publish("edges/alias", "x", 0);
+    aliased.properties.add_number(PropertyId::TopicAlias, 1);
+    ASSERT_TRUE(client.send(aliased));
+    auto disconnect = client.expect<protocol::Disconnect>();
+    ASSERT_TRUE(disconnect);
+    EXPECT_EQ(disconnect->reason, ReasonCode::TopicAliasInvalid);
+    EXPECT_TRUE(client.wait_closed());
+}
+
+// A refusal (here 0x90, a will topic with a wildcard) is sent without its Reason String
+// when that fits [MQTT-3.2.2-19], and not at all when even that does not.
+TEST(ProtocolEdgesMaximumPacketSize, RefusingConnackFitsOrIsNotSent) {
+    BrokerProcess broker;
+    for (const std::uint32_t limit : {5U, 4U}) {
+        SCOPED_TRACE("client Maximum Packet Size " + std::to_string(limit));
+        RawClient client(broker.port(), ProtocolVersion::V5);
+        protocol::Connect connect = limited_connect(client, "refused", limit);
+        protocol::Will will;
+        will.topic = "edges/+";
+        connect.will = will;
+        ASSERT_TRUE(client.send(connect));
+        auto frame = client.receive_frame();
+        if (limit == 5) {
+            ASSERT_TRUE(frame);
+            EXPECT_EQ(*frame, frame_of({0x20, 0x03, 0x00, 0x90, 0x00})) << bytes_hex(*frame);
+        } else {
+            EXPECT_FALSE(frame) << bytes_hex(*frame);
+        }
+        EXPECT_TRUE(client.wait_closed());
+    }
+}
+
+// The Assigned Client Identifier must be sent [MQTT-3.2.2-16]: a limit it does not fit
+// in closes the connection rather than leaving it out.
+TEST(ProtocolEdgesMaximumPacketSize, AssignedClientIdentifierIsNeverLeftOut) {
+    BrokerProcess broker;
+    RawClient client(broker.port(), ProtocolVersion::V5);
+    ASSERT_TRUE(client.send(limited_connect(client, "", 8)));
+    auto frame = client.receive_frame();
+    EXPECT_FALSE(frame) << bytes_hex(*frame);
+    EXPECT_TRUE(client.wait_closed());
+}
+
 }  // namespace
 }  // namespace petrel::test
