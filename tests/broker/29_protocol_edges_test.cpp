@@ -261,5 +261,41 @@ TEST(ProtocolEdgesMaximumPacketSize, AssignedClientIdentifierIsNeverLeftOut) {
     EXPECT_TRUE(client.wait_closed());
 }
 
+// --- 5. Properties not valid for the packet -------------------------------------------------
+
+// 2.2.2.2: "A Control Packet which contains an Identifier which is not valid for its
+// packet type ... is a Malformed Packet": DISCONNECT 0x81 [MQTT-4.13.1-1].
+TEST(ProtocolEdgesProperties, SessionExpiryOutsideConnectIsMalformed) {
+    BrokerProcess broker;
+    for (int which = 0; which < 3; ++which) {
+        SCOPED_TRACE(which);
+        RawClient client(broker.port(), ProtocolVersion::V5);
+        ASSERT_TRUE(client.connect("wrong-property-" + std::to_string(which)));
+        protocol::Packet packet;
+        if (which == 0) {
+            protocol::Publish publish = make_publish("edges/p", "x", 1, false, 1);
+            publish.properties.add_number(PropertyId::SessionExpiryInterval, 60);
+            packet = publish;
+        } else if (which == 1) {
+            protocol::Subscribe subscribe;
+            subscribe.packet_id = 1;
+            subscribe.subscriptions.push_back({"edges/p", {}});
+            subscribe.properties.add_number(PropertyId::SessionExpiryInterval, 60);
+            packet = subscribe;
+        } else {
+            protocol::Unsubscribe unsubscribe;
+            unsubscribe.packet_id = 1;
+            unsubscribe.filters.push_back("edges/p");
+            unsubscribe.properties.add_number(PropertyId::SessionExpiryInterval, 60);
+            packet = unsubscribe;
+        }
+        ASSERT_TRUE(client.send(packet));
+        auto disconnect = client.expect<protocol::Disconnect>();
+        ASSERT_TRUE(disconnect);
+        EXPECT_EQ(disconnect->reason, ReasonCode::MalformedPacket);
+        EXPECT_TRUE(client.wait_closed());
+    }
+}
+
 }  // namespace
 }  // namespace petrel::test

@@ -215,12 +215,12 @@ TEST(ConnectV5, WillPropertiesUseTheWillContext) {
     const Bytes in_connect = packet(
         0x10, str("MQTT") + bytes({0x05, 0x02, 0x00, 0x00, 0x05, 0x18, 0x00, 0x00, 0x00, 0x01}) +
                   str("id"));
-    EXPECT_EQ(decode_error(in_connect, kV5), ReasonCode::ProtocolError);
+    EXPECT_EQ(decode_error(in_connect, kV5), ReasonCode::MalformedPacket);  // 2.2.2.2
     // Session Expiry belongs to CONNECT, not to the will.
     const Bytes in_will =
         packet(0x10, str("MQTT") + bytes({0x05, 0x06, 0x00, 0x00, 0x00}) + str("id") +
                          bytes({0x05, 0x11, 0x00, 0x00, 0x00, 0x01}) + str("t") + str("p"));
-    EXPECT_EQ(decode_error(in_will, kV5), ReasonCode::ProtocolError);
+    EXPECT_EQ(decode_error(in_will, kV5), ReasonCode::MalformedPacket);
 }
 
 TEST(ConnectV5, AuthenticationDataWithoutMethodIsProtocolError) {

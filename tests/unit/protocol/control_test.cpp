@@ -61,9 +61,9 @@ TEST(DisconnectV5, Rules) {
     // Property length running past the packet.
     EXPECT_EQ(decode_error(bytes({0xE0, 0x03, 0x00, 0x05, 0x11}), kV5),
               ReasonCode::MalformedPacket);
-    // Maximum Packet Size is not a DISCONNECT property.
+    // Maximum Packet Size is not a DISCONNECT property: malformed (2.2.2.2).
     EXPECT_EQ(decode_error(bytes({0xE0, 0x07, 0x00, 0x05, 0x27, 0x00, 0x00, 0x01, 0x00}), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(AuthV5, DecodesAndEncodes) {
@@ -85,9 +85,9 @@ TEST(AuthV5, DecodesAndEncodes) {
 TEST(AuthV5, Rules) {
     EXPECT_EQ(decode_error(bytes({0xF0, 0x02, 0x87, 0x00}), kV5), ReasonCode::ProtocolError);
     EXPECT_EQ(decode_error(bytes({0xF1, 0x00}), kV5), ReasonCode::MalformedPacket);
-    // Session Expiry Interval is not an AUTH property.
+    // Session Expiry Interval is not an AUTH property: malformed (2.2.2.2).
     EXPECT_EQ(decode_error(bytes({0xF0, 0x07, 0x18, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01}), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(AuthBeforeV5, TypeFifteenIsReserved) {
