@@ -102,6 +102,9 @@ class ClientConnection {
     void handle_pubrec(const protocol::Pubrec& ack);
     void handle_pubrel(const protocol::Pubrel& release);
     void handle_pubcomp(const protocol::Pubcomp& ack);
+    // An acknowledgement of the wrong kind for its packet id ends the connection as a
+    // Protocol Error; true when `outcome` was one (`what` says which, for the log).
+    bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
     void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
     std::optional<protocol::ReasonCode> subscription_refusal(

@@ -297,5 +297,77 @@ TEST(ProtocolEdgesProperties, SessionExpiryOutsideConnectIsMalformed) {
     }
 }
 
+// --- 6. Acknowledgements of the wrong kind --------------------------------------------------
+
+class ProtocolEdgesWrongAck : public ::testing::TestWithParam<ProtocolVersion> {
+  protected:
+    ProtocolVersion version() const { return GetParam(); }
+
+    // A persistent-session subscriber on `topic` at `qos` gets one message, answers it
+    // with `wrong` (a packet carrying the PUBLISH's id) and is disconnected as a
+    // Protocol Error (v5: DISCONNECT 0x82; 3.x: closed). Reconnecting, it gets the same
+    // message again with DUP set [MQTT-4.4.0-1].
+    template <class WrongAck>
+    void expect_wrong_ack_is_a_protocol_error(const std::string& stem, Qos qos) {
+        const std::string id = stem + "-" + std::string(version_name(version()));
+        const std::string topic = "edges/wrong/" + id;
+        auto subscriber = connected(broker_.port(), version(), id, false);
+        ASSERT_TRUE(subscriber->subscribe(topic, qos));
+        RawClient publisher(broker_.port(), ProtocolVersion::V5);
+        ASSERT_TRUE(publisher.connect("pub-" + id));
+        ASSERT_TRUE(publisher.publish(topic, "again", qos));
+
+        auto first = subscriber->receive_publish(kDefaultTimeout, /*ack=*/false);
+        ASSERT_TRUE(first);
+        EXPECT_EQ(first->qos, qos);
+        EXPECT_FALSE(first->dup);
+        WrongAck wrong;
+        wrong.packet_id = first->packet_id;
+        ASSERT_TRUE(subscriber->send(wrong));
+        if (is_v5(version())) {
+            auto disconnect = subscriber->expect<protocol::Disconnect>();
+            ASSERT_TRUE(disconnect);
+            EXPECT_EQ(disconnect->reason, ReasonCode::ProtocolError);
+        } else {
+            auto anything = subscriber->receive();
+            EXPECT_FALSE(anything) << describe(*anything);
+        }
+        EXPECT_TRUE(subscriber->wait_closed());
+
+        // 3.1 has no Session Present to tell (see Mqtt31ResumedSessionGetsAReservedZeroByte).
+        const bool present = version() != ProtocolVersion::V31;
+        auto again = connected(broker_.port(), version(), id, false, present);
+        auto resent = again->receive_publish();
+        ASSERT_TRUE(resent);
+        EXPECT_EQ(payload_of(*resent), "again");
+        EXPECT_EQ(resent->qos, qos);
+        EXPECT_TRUE(resent->dup);
+        EXPECT_EQ(resent->packet_id, first->packet_id);
+    }
+
+    BrokerProcess broker_;
+};
+
+TEST_P(ProtocolEdgesWrongAck, PubrecForQos1) {
+    expect_wrong_ack_is_a_protocol_error<protocol::Pubrec>("pubrec-q1", 1);
+}
+
+TEST_P(ProtocolEdgesWrongAck, PubcompForQos1) {
+    expect_wrong_ack_is_a_protocol_error<protocol::Pubcomp>("pubcomp-q1", 1);
+}
+
+TEST_P(ProtocolEdgesWrongAck, PubackForQos2) {
+    expect_wrong_ack_is_a_protocol_error<protocol::Puback>("puback-q2", 2);
+}
+
+TEST_P(ProtocolEdgesWrongAck, PubcompBeforePubrecForQos2) {
+    expect_wrong_ack_is_a_protocol_error<protocol::Pubcomp>("early-pubcomp", 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, ProtocolEdgesWrongAck,
+                         ::testing::Values(ProtocolVersion::V31, ProtocolVersion::V311,
+                                           ProtocolVersion::V5),
+                         VersionParamName{});
+
 }  // namespace
 }  // namespace petrel::test
