@@ -44,6 +44,22 @@ std::optional<protocol::Error> check_will(const protocol::Will& will, const Conf
     return std::nullopt;
 }
 
+// [MQTT-3.1.2-24] An accepted v5 CONNACK over the client's Maximum Packet Size loses, until
+// it fits, the properties a client can do without: Reason String and User Property first
+// [MQTT-3.2.2-19] [MQTT-3.2.2-20], then Response Information (which the Server MAY leave
+// out, 3.1.2.11.7) and Topic Alias Maximum (absent means 0: the client sends no alias,
+// 3.2.2.3.8). The rest states limits the client must keep or an identifier it must use;
+// a CONNACK that does not fit without them is not sent (send() closes the connection).
+void leave_out_optional_properties(protocol::Connack& connack, std::uint32_t limit) {
+    for (const PropertyId id : {PropertyId::ReasonString, PropertyId::UserProperty,
+                                PropertyId::ResponseInformation, PropertyId::TopicAliasMaximum}) {
+        while (protocol::encoded_size(connack, ProtocolVersion::V5) > limit &&
+               connack.properties.contains(id)) {
+            connack.properties.remove(id);
+        }
+    }
+}
+
 }  // namespace
 
 void ClientConnection::refuse_connect(ReasonCode reason, const char* why) {
@@ -246,7 +262,15 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
             }
         }
     }
-    send(connack);
+    if (version_ == ProtocolVersion::V5 && client_maximum_packet_size_ > 0) {
+        leave_out_optional_properties(connack, client_maximum_packet_size_);
+        if (!connack.properties.contains(PropertyId::TopicAliasMaximum)) {
+            inbound_aliases_ = InboundTopicAliases(0);  // none announced: none accepted
+        }
+    }
+    if (!send(connack) && phase_ == Phase::Closed) {
+        return;  // not even the smallest CONNACK fits the client's limit
+    }
     worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{}) on worker {}",
                        describe(),
                        version_ == ProtocolVersion::V5     ? "5.0"
