@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Generate throw-away TLS material for local testing: a CA, a server certificate for
 # localhost (SAN DNS:localhost, IP:127.0.0.1, IP:::1) and a client certificate
-# (CN=petrel-client), all EC P-256 keys, into an output directory (default tls/out/,
-# which git ignores). Never use these in production; never commit the keys.
+# (CN=petrel-client, O=Petrel test), all EC P-256 keys, into an output directory (default
+# tls/out/, which git ignores); also a second client certificate (CN=petrel-revoked) and
+# a CRL from the CA that revokes it (ca.crl), for crlfile. Never use these in production; never commit the keys.
 #
 #   tls/gen-certs.sh [-o DIR] [-d DAYS] [-f]
 #     -o DIR   output directory (default: tls/out next to this script)
@@ -35,7 +36,8 @@ shift $((OPTIND - 1))
 [[ $# -eq 0 ]] || usage
 [[ "$days" =~ ^[1-9][0-9]*$ ]] || { echo "gen-certs: -d wants a positive number of days" >&2; exit 2; }
 
-readonly files=(ca.key ca.crt server.key server.crt client.key client.crt)
+readonly files=(ca.key ca.crt server.key server.crt client.key client.crt revoked.key revoked.crt
+                ca.crl)
 
 # True if everything is there, chains to the CA and is valid for another day.
 up_to_date() {
@@ -46,7 +48,8 @@ up_to_date() {
     for file in ca.crt server.crt client.crt; do
         openssl x509 -in "$dir/$file" -noout -checkend 86400 >/dev/null 2>&1 || return 1
     done
-    openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" "$dir/client.crt" >/dev/null 2>&1
+    openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" "$dir/client.crt" >/dev/null 2>&1 &&
+        openssl crl -in "$dir/ca.crl" -CAfile "$dir/ca.crt" -noout >/dev/null 2>&1
 }
 
 if ! $force && up_to_date "$out_dir"; then
@@ -99,15 +102,31 @@ sign server "/CN=localhost" "$work/ca.crt" "$work/ca.key" \
     "subjectKeyIdentifier = hash" \
     "authorityKeyIdentifier = keyid"
 
-new_key "$work/client.key"
-sign client "/CN=petrel-client" "$work/ca.crt" "$work/ca.key" \
-    "basicConstraints = critical, CA:FALSE" \
-    "keyUsage = critical, digitalSignature" \
-    "extendedKeyUsage = clientAuth" \
-    "subjectKeyIdentifier = hash" \
+client_extensions=(
+    "basicConstraints = critical, CA:FALSE"
+    "keyUsage = critical, digitalSignature"
+    "extendedKeyUsage = clientAuth"
+    "subjectKeyIdentifier = hash"
     "authorityKeyIdentifier = keyid"
+)
+new_key "$work/client.key"
+sign client "/O=Petrel test/CN=petrel-client" "$work/ca.crt" "$work/ca.key" "${client_extensions[@]}"
+new_key "$work/revoked.key"
+sign revoked "/CN=petrel-revoked" "$work/ca.crt" "$work/ca.key" "${client_extensions[@]}"
 
-chmod 644 "$work"/*.crt
+# The CRL: `openssl ca` keeps its revocations in an index file, made here and dropped.
+printf '%s\n' "[ca]" "default_ca = test_ca" "[test_ca]" "database = $work/index.txt" \
+    "crlnumber = $work/crlnumber" "default_md = sha256" "default_crl_days = $days" \
+    >"$work/ca.cnf"
+: >"$work/index.txt"
+echo 1000 >"$work/crlnumber"
+openssl ca -config "$work/ca.cnf" -keyfile "$work/ca.key" -cert "$work/ca.crt" \
+    -revoke "$work/revoked.crt" 2>/dev/null
+openssl ca -config "$work/ca.cnf" -keyfile "$work/ca.key" -cert "$work/ca.crt" \
+    -gencrl -out "$work/ca.crl" 2>/dev/null
+rm -f "$work"/ca.cnf "$work"/index.txt* "$work"/crlnumber*
+
+chmod 644 "$work"/*.crt "$work/ca.crl"
 (cd "$work" && openssl verify -CAfile ca.crt server.crt client.crt)
 
 for file in "${files[@]}"; do

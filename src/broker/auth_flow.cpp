@@ -28,18 +28,68 @@ protocol::Auth auth_packet(ReasonCode reason, const std::string& method, const s
 
 }  // namespace
 
-bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
-    const protocol::Connect& connect = accepted.connect;
-    const auto method = connect.properties.text(PropertyId::AuthenticationMethod);
-    const Security& security = *listener_.security;
-    if (!method) {
-        if (!security.credentials || !connect.username || identity_from_certificate_) {
-            return true;
+std::optional<auth::LoginDecision> ClientConnection::decide_login(protocol::Connect& connect) {
+    auth::LoginAttempt attempt;
+    const net::TlsUsernameSource source = stream_->tls_username_source();
+    if (source != net::TlsUsernameSource::Connect) {
+        // use_identity_as_username / use_subject_as_username: the TLS handshake names the
+        // client and was its proof; the user name and password it sent are ignored, as in
+        // Mosquitto. Without a verified certificate (or a PSK) there is no name: refused.
+        std::optional<std::string> name;
+        const char* from = "TLS client certificate subject";
+        if (source == net::TlsUsernameSource::Subject) {
+            name = stream_->tls_peer_subject();
+        } else if ((name = stream_->tls_psk_identity())) {
+            from = "TLS-PSK identity";
+        } else {
+            name = stream_->tls_peer_common_name();
+            from = "TLS client certificate CN";
         }
-        if (!connect.password) {
+        if (!name) {
+            refuse_connect(
+                ReasonCode::NotAuthorized,
+                source == net::TlsUsernameSource::Subject
+                    ? "no verified client certificate for the user name"
+                    : "no PSK identity or verified client certificate for the user name");
+            return std::nullopt;
+        }
+        worker_.log().info("{}: user name '{}' from the {}", describe(), *name, from);
+        connect.username = std::move(*name);
+        connect.password.reset();
+        attempt.tls_identity = true;
+    }
+    attempt.username = connect.username.has_value();
+    attempt.password = connect.password.has_value();
+    attempt.authentication_method = connect.properties.contains(PropertyId::AuthenticationMethod);
+    const auth::LoginDecision decision =
+        auth::decide_login(listener_.security->login_policy(), attempt);
+    switch (decision) {
+        case auth::LoginDecision::RefuseNotAuthorized:
+            refuse_connect(ReasonCode::NotAuthorized,
+                           attempt.username ? "anonymous clients are not allowed and no "
+                                              "password_file can check the user name"
+                                            : "anonymous clients are not allowed");
+            return std::nullopt;
+        case auth::LoginDecision::RefuseBadCredentials:
             refuse_connect(ReasonCode::BadUserNameOrPassword, "bad user name or password");
-            return false;
-        }
+            return std::nullopt;
+        case auth::LoginDecision::RefuseBadMethod:
+            refuse_connect(ReasonCode::BadAuthenticationMethod,
+                           "unsupported authentication method");
+            return std::nullopt;
+        default:
+            return decision;
+    }
+}
+
+bool ClientConnection::start_authentication(AcceptedConnect& accepted,
+                                            auth::LoginDecision decision) {
+    const protocol::Connect& connect = accepted.connect;
+    const Security& security = *listener_.security;
+    if (decision == auth::LoginDecision::Admit) {
+        return true;
+    }
+    if (decision == auth::LoginDecision::CheckPassword) {
         // [MQTT-3.1.4-2] checked on the checker's thread; reading stops until the answer,
         // so that what the client sent after its CONNECT waits for the session.
         std::string username = *connect.username;
@@ -55,12 +105,13 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted) {
                                     });
         return false;
     }
-    auth_exchange_ = security.authenticator ? security.authenticator->begin(*method) : nullptr;
+    const std::string_view method = *connect.properties.text(PropertyId::AuthenticationMethod);
+    auth_exchange_ = security.authenticator ? security.authenticator->begin(method) : nullptr;
     if (!auth_exchange_) {
         refuse_connect(ReasonCode::BadAuthenticationMethod, "unsupported authentication method");
         return false;
     }
-    auth_method_ = std::string(*method);
+    auth_method_ = std::string(method);
     const std::string data(connect.properties.text(PropertyId::AuthenticationData).value_or(""));
     pending_connect_ = std::move(accepted);
     phase_ = Phase::Authenticating;

@@ -84,6 +84,15 @@ void build_listener_policies(const Config& config, spdlog::logger& log, BrokerCo
         policy.security = context.securities.back().get();
         policy.mount_point = listener.mount_point;
         policy.use_username_as_clientid = listener.use_username_as_clientid;
+        const bool tls_names_users =
+            listener.tls && listener.tls->username_source() != net::TlsUsernameSource::Connect;
+        if (auth::nobody_can_log_in(policy.security->login_policy(), tls_names_users)) {
+            log.warn(
+                "listener {} {}: nobody can log in: anonymous clients are refused and there is "
+                "no password_file to check a user name (set password_file, allow_anonymous "
+                "true, or use_identity_as_username on a TLS listener)",
+                listener.port, listener.bind_address);
+        }
         context.listeners.push_back(std::move(policy));
     }
 }

@@ -55,6 +55,8 @@ struct BrokerContext {
         return index < listeners.size() ? listeners[index] : listeners.front();
     }
     std::atomic<std::uint64_t> denied_publishes{0};  // dropped by the ACL, for metrics
+    // Client PUBLISHes to $SYS topics refused (the broker's own namespace), for metrics.
+    std::atomic<std::uint64_t> broker_topic_publishes{0};
     // LmdbStore with persistence, MemoryStore without. Outlives the workers' sessions but
     // not their event loops: its completion callbacks post to them.
     std::unique_ptr<store::Store> store;

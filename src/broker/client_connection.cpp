@@ -90,7 +90,15 @@ void ClientConnection::on_data(std::string& input) {
                     break;
                 }
                 if (level == 5) {
+                    // [MQTT-3.1.4-1] a CONNECT that does not conform closes the connection;
+                    // a v5 server may say why first, in a CONNACK (3.1.4, 4.13.1). A 3.x
+                    // client gets no CONNACK: it has no return code for this.
                     version_ = ProtocolVersion::V5;
+                    const ReasonCode code = decoded.error().code;
+                    if (code == ReasonCode::MalformedPacket || code == ReasonCode::ProtocolError) {
+                        refuse_connect(code, decoded.error().what);
+                        break;
+                    }
                 }
             }
             fail(decoded.error());
@@ -199,17 +207,20 @@ bool strip_problem_information(protocol::Packet& packet, bool everywhere) {
 
 }  // namespace
 
-void ClientConnection::send(const protocol::Packet& packet) {
+bool ClientConnection::send(const protocol::Packet& packet) {
     if (phase_ == Phase::Closed || !stream_->is_open()) {
-        return;
+        return false;
     }
     encode_buffer_.clear();
     protocol::encode(packet, version_, encode_buffer_);
     // [MQTT-3.1.2-29] no problem information unless allowed; and never a Reason String or
     // User Property that would make a packet exceed the client's Maximum Packet Size
     // ([MQTT-3.2.2-19], [MQTT-3.4.2-2], [MQTT-3.9.2-1], [MQTT-3.14.2-3] …).
-    const bool too_large =
-        client_maximum_packet_size_ > 0 && encode_buffer_.size() > client_maximum_packet_size_;
+    const auto over_limit = [this] {
+        return client_maximum_packet_size_ > 0 &&
+               encode_buffer_.size() > client_maximum_packet_size_;
+    };
+    const bool too_large = over_limit();
     if (!problem_information_ || too_large) {
         protocol::Packet stripped = packet;
         if (strip_problem_information(stripped, too_large)) {
@@ -217,7 +228,30 @@ void ClientConnection::send(const protocol::Packet& packet) {
             protocol::encode(stripped, version_, encode_buffer_);
         }
     }
+    if (over_limit()) {
+        // [MQTT-3.1.2-24] not even without them: the packet is not sent at all.
+        close_over_client_limit(protocol::packet_type(packet), encode_buffer_.size());
+        return false;
+    }
     stream_->send(encode_buffer_);
+    return true;
+}
+
+void ClientConnection::close_over_client_limit(protocol::PacketType type, std::size_t size) {
+    worker_.log().info(
+        "{}: {} of {} bytes is over the client's Maximum Packet Size ({}): "
+        "not sent, closing",
+        describe(), protocol::to_string(type), size, client_maximum_packet_size_);
+    if (type == protocol::PacketType::Disconnect) {
+        return;  // whoever sends a DISCONNECT closes the connection next
+    }
+    if (phase_ == Phase::Connected && type != protocol::PacketType::Connack) {
+        // The smallest DISCONNECT (3 bytes) fits wherever a CONNACK (5 bytes) did.
+        disconnect(ReasonCode::PacketTooLarge);
+        return;
+    }
+    // A client that got no CONNACK does not know it was connected: no will.
+    finish(false);
 }
 
 namespace {

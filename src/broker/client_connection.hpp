@@ -15,6 +15,7 @@
 #include "connection_admission.hpp"
 #include "credential_checker.hpp"
 #include "petrel/auth/authenticator.hpp"
+#include "petrel/auth/login_decision.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
@@ -51,7 +52,10 @@ class ClientConnection {
     // A reply that keeps its place among the others and runs once the batch holding the
     // returned token is committed (or has failed: the reply sees the result).
     CommitToken reply_after_commit(ReplyGate::Reply reply);
-    void send(const protocol::Packet& packet);
+    // Encodes and writes `packet`. False when it was not sent: the connection is closed, or
+    // the packet is over the client's Maximum Packet Size even without Reason String and
+    // User Properties, in which case the connection is closed now [MQTT-3.1.2-24].
+    bool send(const protocol::Packet& packet);
 
     // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`
     // (with `why` as its Reason String, when given). The will is published unless the
@@ -83,9 +87,12 @@ class ClientConnection {
     void handle_connect(protocol::Connect&& connect);
     // Sends an accepted CONNECT on to the session's home worker (or completes it here).
     void route_connect(AcceptedConnect accepted);
-    // The authentication a CONNECT asks for (auth_flow.cpp). True when the CONNECT may go
-    // on at once; false when it was refused or an AUTH exchange has begun.
-    bool start_authentication(AcceptedConnect& accepted);
+    // The login decision for a CONNECT (auth_flow.cpp): who the client is and what it
+    // must still prove; a refusal is sent at once. Empty when it was refused.
+    std::optional<auth::LoginDecision> decide_login(protocol::Connect& connect);
+    // Carries out an Admit, CheckPassword or Authenticate decision (auth_flow.cpp). True
+    // when the CONNECT may go on at once; false when a check or an AUTH exchange has begun.
+    bool start_authentication(AcceptedConnect& accepted, auth::LoginDecision decision);
     void on_connect_auth_step(auth::AuthStep step);
     void on_credentials_checked(CredentialChecker::Outcome outcome);
     void on_reauth_step(auth::AuthStep step);
@@ -99,6 +106,9 @@ class ClientConnection {
     void handle_pubrec(const protocol::Pubrec& ack);
     void handle_pubrel(const protocol::Pubrel& release);
     void handle_pubcomp(const protocol::Pubcomp& ack);
+    // An acknowledgement of the wrong kind for its packet id ends the connection as a
+    // Protocol Error; true when `outcome` was one (`what` says which, for the log).
+    bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
     void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
     std::optional<protocol::ReasonCode> subscription_refusal(
@@ -134,6 +144,9 @@ class ClientConnection {
     // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.
     void reply_when_stored(bool wait_for_commit, std::function<void()> reply);
     void write_outbound(const std::vector<session::OutboundPacket>& packets);
+    // A packet of `type` and `size` that cannot be sent within the client's Maximum Packet
+    // Size: a connected client gets DISCONNECT 0x95; one that got no CONNACK is closed.
+    void close_over_client_limit(protocol::PacketType type, std::size_t size);
 
     // A protocol violation by the client: log it, tell a v5 client why, close.
     void fail(const protocol::Error& error);
@@ -147,7 +160,6 @@ class ClientConnection {
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;
-    bool identity_from_certificate_ = false;  // use_identity_as_username: no password check
     protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
     SessionHandlePtr session_;
     std::uint16_t keep_alive_seconds_ = 0;

@@ -45,6 +45,22 @@ std::optional<protocol::Error> check_will(const protocol::Will& will, const Conf
     return std::nullopt;
 }
 
+// [MQTT-3.1.2-24] An accepted v5 CONNACK over the client's Maximum Packet Size loses, until
+// it fits, the properties a client can do without: Reason String and User Property first
+// [MQTT-3.2.2-19] [MQTT-3.2.2-20], then Response Information (which the Server MAY leave
+// out, 3.1.2.11.7) and Topic Alias Maximum (absent means 0: the client sends no alias,
+// 3.2.2.3.8). The rest states limits the client must keep or an identifier it must use;
+// a CONNACK that does not fit without them is not sent (send() closes the connection).
+void leave_out_optional_properties(protocol::Connack& connack, std::uint32_t limit) {
+    for (const PropertyId id : {PropertyId::ReasonString, PropertyId::UserProperty,
+                                PropertyId::ResponseInformation, PropertyId::TopicAliasMaximum}) {
+        while (protocol::encoded_size(connack, ProtocolVersion::V5) > limit &&
+               connack.properties.contains(id)) {
+            connack.properties.remove(id);
+        }
+    }
+}
+
 }  // namespace
 
 void ClientConnection::refuse_connect(ReasonCode reason, const char* why) {
@@ -71,30 +87,8 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     client_maximum_packet_size_ =
         connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
-    if (stream_->tls_identity_is_username()) {
-        // use_identity_as_username: the PSK identity, or else the verified client
-        // certificate, names the client and is its proof; the user name and password it
-        // sent are ignored, as in Mosquitto.
-        std::optional<std::string> name = stream_->tls_psk_identity();
-        const char* source = "TLS-PSK identity";
-        if (!name) {
-            name = stream_->tls_peer_common_name();
-            source = "TLS client certificate";
-        }
-        if (!name) {
-            refuse_connect(ReasonCode::NotAuthorized,
-                           "no PSK identity or client certificate CN for the user name");
-            return;
-        }
-        worker_.log().info("{}: user name '{}' from the {}", describe(), *name, source);
-        connect.username = std::move(*name);
-        connect.password.reset();
-        identity_from_certificate_ = true;
-    }
-    // A client that authenticates with an AUTH exchange (4.12) names itself there.
-    if (!connect.username && !connect.properties.contains(PropertyId::AuthenticationMethod) &&
-        !listener_.security->allow_anonymous) {
-        refuse_connect(ReasonCode::NotAuthorized, "anonymous clients are not allowed");
+    const std::optional<auth::LoginDecision> login = decide_login(connect);
+    if (!login) {
         return;
     }
     if (const auto refusal = check_mosquitto_connect_options(connect, listener_, config)) {
@@ -134,9 +128,15 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
             return;
         }
         connect.will->topic = listener_.mount_topic(std::move(connect.will->topic));
+        if (topic::is_broker_topic(connect.will->topic)) {
+            // Only the broker publishes under $SYS; refusing the CONNECT tells the client
+            // now rather than dropping the will when it is due (v5 0x87, 3.1.1 code 5).
+            refuse_connect(ReasonCode::NotAuthorized, "will topic under $SYS");
+            return;
+        }
     }
     accepted.connect = std::move(connect);
-    if (start_authentication(accepted)) {
+    if (start_authentication(accepted, *login)) {
         route_connect(std::move(accepted));
     }
 }
@@ -267,7 +267,15 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
             }
         }
     }
-    send(connack);
+    if (version_ == ProtocolVersion::V5 && client_maximum_packet_size_ > 0) {
+        leave_out_optional_properties(connack, client_maximum_packet_size_);
+        if (!connack.properties.contains(PropertyId::TopicAliasMaximum)) {
+            inbound_aliases_ = InboundTopicAliases(0);  // none announced: none accepted
+        }
+    }
+    if (!send(connack) && phase_ == Phase::Closed) {
+        return;  // not even the smallest CONNACK fits the client's limit
+    }
     worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{}) on worker {}",
                        describe(),
                        version_ == ProtocolVersion::V5     ? "5.0"

@@ -11,6 +11,7 @@
 #include "credential_checker.hpp"
 #include "petrel/auth/acl.hpp"
 #include "petrel/auth/authenticator.hpp"
+#include "petrel/auth/login_decision.hpp"
 #include "petrel/auth/password_file.hpp"
 #include "petrel/broker/config.hpp"
 
@@ -36,6 +37,8 @@ struct Security {
     std::unique_ptr<CredentialChecker> credentials;
     // From acl_file; null when none is configured (everything allowed).
     std::unique_ptr<const auth::Acl> acl;
+
+    auth::LoginPolicy login_policy() const { return {allow_anonymous, passwords != nullptr}; }
 };
 
 struct ListenerPolicy {

@@ -120,6 +120,13 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
                      "topic has more levels than max_topic_levels");
         return;
     }
+    if (topic::is_broker_topic(publish.topic)) {
+        const std::uint64_t refused = ++worker_.context().broker_topic_publishes;
+        worker_.log().info("{}: PUBLISH to '{}' dropped: $SYS topics are the broker's ({} so far)",
+                           describe(), publish.topic, refused);
+        drop_publish(qos, packet_id, ReasonCode::NotAuthorized, "$SYS topics are the broker's");
+        return;
+    }
     if (worker_.context().config.message_size_limit > 0 && drop_oversized_publish(publish)) {
         return;
     }
@@ -288,10 +295,23 @@ void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
     });
 }
 
+bool ClientConnection::wrong_acknowledgement(session::AckOutcome outcome, const char* what) {
+    if (outcome != session::AckOutcome::WrongKind) {
+        return false;
+    }
+    // A Protocol Error (v5 DISCONNECT 0x82, 3.x closed) [MQTT-4.13.1-1]; the delivery stays
+    // in the session and is sent again, DUP set, on the next connection [MQTT-4.4.0-1].
+    fail(protocol::protocol_error(what));
+    return true;
+}
+
 void ClientConnection::handle_puback(const protocol::Puback& ack) {
-    auto next = session_->state.outbound().on_puback(ack.packet_id);
+    session::AckOutcome outcome = session::AckOutcome::Ignored;
+    auto next = session_->state.outbound().on_puback(ack.packet_id, &outcome);
     if (!next) {
-        worker_.log().debug("{}: PUBACK for unknown packet id {}", describe(), ack.packet_id);
+        if (!wrong_acknowledgement(outcome, "PUBACK for a QoS 2 delivery")) {
+            worker_.log().debug("{}: PUBACK for unknown packet id {}", describe(), ack.packet_id);
+        }
         return;
     }
     worker_.record_released(session_, ack.packet_id);
@@ -303,9 +323,13 @@ void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
     session::OutboundFlow& outbound = session_->state.outbound();
     // A v5 PUBREC with a failure reason ends the exchange: no PUBREL follows (4.3.3).
     const bool failed = protocol::is_failure(ack.reason);
-    auto next =
-        failed ? outbound.on_pubrec_failed(ack.packet_id) : outbound.on_pubrec(ack.packet_id);
+    session::AckOutcome outcome = session::AckOutcome::Ignored;
+    auto next = failed ? outbound.on_pubrec_failed(ack.packet_id, &outcome)
+                       : outbound.on_pubrec(ack.packet_id, &outcome);
     if (!next) {
+        if (wrong_acknowledgement(outcome, "PUBREC for a QoS 1 delivery")) {
+            return;
+        }
         worker_.log().debug("{}: PUBREC for unknown packet id {}", describe(), ack.packet_id);
         if (!failed) {
             send(protocol::Pubrel{ack.packet_id, ReasonCode::PacketIdentifierNotFound, {}});
@@ -326,9 +350,12 @@ void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
 }
 
 void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
-    auto next = session_->state.outbound().on_pubcomp(ack.packet_id);
+    session::AckOutcome outcome = session::AckOutcome::Ignored;
+    auto next = session_->state.outbound().on_pubcomp(ack.packet_id, &outcome);
     if (!next) {
-        worker_.log().debug("{}: PUBCOMP for unknown packet id {}", describe(), ack.packet_id);
+        if (!wrong_acknowledgement(outcome, "PUBCOMP for a QoS 1 delivery or before PUBREC")) {
+            worker_.log().debug("{}: PUBCOMP for unknown packet id {}", describe(), ack.packet_id);
+        }
         return;
     }
     worker_.record_released(session_, ack.packet_id);

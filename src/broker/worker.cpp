@@ -9,6 +9,7 @@
 
 #include "client_connection.hpp"
 #include "petrel/net/tls_context.hpp"
+#include "petrel/topic/topic_name.hpp"
 
 namespace petrel::broker {
 
@@ -345,7 +346,7 @@ void Worker::publish_will(const SessionHandlePtr& session) {
         return;
     }
     const protocol::Will& will = *session->state.will;
-    if (!may_publish(*session, will.topic)) {
+    if (topic::is_broker_topic(will.topic) || !may_publish(*session, will.topic)) {
         log().info("will of '{}' to '{}' not published: not authorized by the ACL",
                    session->state.client_id(), will.topic);
         return;

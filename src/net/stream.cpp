@@ -192,8 +192,12 @@ std::optional<std::string> Stream::tls_psk_identity() const {
     return tls_ ? tls_->psk_identity() : std::nullopt;
 }
 
-bool Stream::tls_identity_is_username() const {
-    return tls_ && tls_->identity_is_username();
+std::optional<std::string> Stream::tls_peer_subject() const {
+    return tls_ ? tls_->peer_subject() : std::nullopt;
+}
+
+TlsUsernameSource Stream::tls_username_source() const {
+    return tls_ ? tls_->username_source() : TlsUsernameSource::Connect;
 }
 
 // --- interest ----------------------------------------------------------------------

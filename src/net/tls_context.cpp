@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -140,10 +141,24 @@ TlsContext::MaterialPtr TlsContext::build(const TlsSettings& s) {
             }
         }
     }
+    if (!s.crlfile.empty()) {
+        if (!have_ca) {
+            fail("crlfile " + s.crlfile + " needs cafile or capath");
+        }
+        // Checked for the client's own certificate, as Mosquitto does (X509_V_FLAG_CRL_CHECK):
+        // a certificate the list revokes fails the handshake. A reload re-reads the list.
+        X509_STORE* store = SSL_CTX_get_cert_store(raw);
+        X509_LOOKUP* lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+        if (lookup == nullptr ||
+            X509_load_crl_file(lookup, s.crlfile.c_str(), X509_FILETYPE_PEM) < 1) {
+            fail("cannot load crlfile " + s.crlfile);
+        }
+        X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+    }
     int verify = SSL_VERIFY_NONE;
     if (s.require_certificate) {
         verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-    } else if (have_ca && s.use_identity_as_username) {
+    } else if (have_ca && s.username_source() != TlsUsernameSource::Connect) {
         verify = SSL_VERIFY_PEER;  // ask for a certificate; a client without one may connect
     }
     SSL_CTX_set_verify(raw, verify, nullptr);
@@ -185,7 +200,7 @@ TlsSessionPtr TlsContext::new_session(int fd) const {
         fail("cannot attach a TLS session to its socket");
     }
     SSL_set_accept_state(ssl);
-    return TlsSessionPtr(new TlsSession(ssl, settings_.use_identity_as_username, material->psk));
+    return TlsSessionPtr(new TlsSession(ssl, settings_.username_source(), material->psk));
 }
 
 }  // namespace petrel::net

@@ -1,5 +1,6 @@
 #include "tls_session.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -39,9 +40,9 @@ void TlsSessionDeleter::operator()(TlsSession* session) const {
     delete session;
 }
 
-TlsSession::TlsSession(ssl_st* ssl, bool identity_is_username,
+TlsSession::TlsSession(ssl_st* ssl, TlsUsernameSource username_source,
                        std::shared_ptr<const PskServerState> psk)
-    : ssl_(ssl), identity_is_username_(identity_is_username), psk_(std::move(psk)) {
+    : ssl_(ssl), username_source_(username_source), psk_(std::move(psk)) {
     SSL_set_app_data(ssl_, this);  // for the PSK callbacks
 }
 
@@ -65,6 +66,14 @@ TlsSession::Step TlsSession::classify(int result, const char* what) {
         error_ += ": " + psk_problem_;
     } else if (!established_ && !psk_identity_.empty()) {
         error_ += " (PSK identity '" + printable(psk_identity_) + "')";
+    }
+    if (!established_) {
+        // Why a client certificate was turned down (revoked, expired, unknown CA …), which
+        // OpenSSL's error queue only reports as "certificate verify failed".
+        const long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+            error_ += std::string(": client certificate: ") + X509_verify_cert_error_string(verify);
+        }
     }
     if (code == SSL_ERROR_SYSCALL) {
         error_ += errno != 0 ? std::string(": ") + std::strerror(errno) : ": connection closed";
@@ -139,27 +148,62 @@ void TlsSession::shut_down() {
     }
 }
 
-std::optional<std::string> TlsSession::peer_common_name() const {
-    X509* cert = SSL_get1_peer_certificate(ssl_);
+namespace {
+
+// `read` applied to the client's certificate, if it sent one and it verified.
+template <class Read>
+std::optional<std::string> read_verified_certificate(ssl_st* ssl, Read read) {
+    X509* cert = SSL_get1_peer_certificate(ssl);
     if (cert == nullptr) {
         return std::nullopt;
     }
-    std::optional<std::string> name;
-    if (SSL_get_verify_result(ssl_) == X509_V_OK) {
-        X509_NAME* subject = X509_get_subject_name(cert);
-        const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-        if (index >= 0) {
-            ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-            unsigned char* utf8 = nullptr;
-            const int length = ASN1_STRING_to_UTF8(&utf8, data);
-            if (length > 0) {
-                name.emplace(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-            }
-            OPENSSL_free(utf8);
-        }
+    std::optional<std::string> value;
+    if (SSL_get_verify_result(ssl) == X509_V_OK) {
+        value = read(X509_get_subject_name(cert));
     }
     X509_free(cert);
-    return name;
+    return value;
+}
+
+}  // namespace
+
+std::optional<std::string> TlsSession::peer_common_name() const {
+    return read_verified_certificate(ssl_, [](X509_NAME* subject) -> std::optional<std::string> {
+        const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+        if (index < 0) {
+            return std::nullopt;
+        }
+        std::optional<std::string> name;
+        ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+        unsigned char* utf8 = nullptr;
+        const int length = ASN1_STRING_to_UTF8(&utf8, data);
+        if (length > 0) {
+            name.emplace(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+        }
+        OPENSSL_free(utf8);
+        return name;
+    });
+}
+
+std::optional<std::string> TlsSession::peer_subject() const {
+    return read_verified_certificate(ssl_, [](X509_NAME* subject) -> std::optional<std::string> {
+        // RFC 2253 order and escaping, UTF-8 kept as it is: what Mosquitto's
+        // use_subject_as_username gives, so ACL files written for it keep matching.
+        BIO* out = BIO_new(BIO_s_mem());
+        if (out == nullptr) {
+            return std::nullopt;
+        }
+        std::optional<std::string> text;
+        if (X509_NAME_print_ex(out, subject, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+            char* data = nullptr;
+            const long length = BIO_get_mem_data(out, &data);
+            if (length > 0) {
+                text.emplace(data, static_cast<std::size_t>(length));
+            }
+        }
+        BIO_free(out);
+        return text;
+    });
 }
 
 bool TlsSession::used_psk() const {

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 
+#include "petrel/net/tls_context.hpp"
+
 struct ssl_st;
 
 namespace petrel::net {
@@ -25,7 +27,8 @@ class TlsSession {
   public:
     // Takes ownership of `ssl`, already set up for `fd` in server mode. `psk`: the
     // listener's keys (null without TLS-PSK).
-    TlsSession(ssl_st* ssl, bool identity_is_username, std::shared_ptr<const PskServerState> psk);
+    TlsSession(ssl_st* ssl, TlsUsernameSource username_source,
+               std::shared_ptr<const PskServerState> psk);
     ~TlsSession();
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
@@ -51,9 +54,12 @@ class TlsSession {
     const std::string& error() const { return error_; }
     // The verified client certificate's subject CN, if any.
     std::optional<std::string> peer_common_name() const;
+    // The verified client certificate's whole subject in RFC 2253 form
+    // ("CN=dev1,O=Example"), if any.
+    std::optional<std::string> peer_subject() const;
     // The identity whose pre-shared key authenticated the handshake, once established.
     std::optional<std::string> psk_identity() const;
-    bool identity_is_username() const { return identity_is_username_; }
+    TlsUsernameSource username_source() const { return username_source_; }
 
     // OpenSSL callbacks, installed on the context of a TLS-PSK listener (TlsContext). They
     // find their session through the SSL object's app data.
@@ -66,7 +72,7 @@ class TlsSession {
     bool used_psk() const;
 
     ssl_st* ssl_;
-    bool identity_is_username_;
+    TlsUsernameSource username_source_;
     std::shared_ptr<const PskServerState> psk_;
     bool established_ = false;
     bool failed_ = false;

@@ -22,13 +22,20 @@ namespace {
 
 // Fixed header flags (2.1.3): PUBLISH carries DUP/QoS/RETAIN, PUBREL, SUBSCRIBE and
 // UNSUBSCRIBE must be 0b0010, every other packet 0 [MQTT-2.2.2-1] [MQTT-2.2.2-2].
-bool flags_valid(PacketType type, std::uint8_t flags) {
+// MQTT 3.1 had no reserved bits there: PUBREL, SUBSCRIBE and UNSUBSCRIBE "use QoS level 1"
+// and set DUP when they are sent again (3.1 sections 2.1, 3.6, 3.8, 3.10), so a 3.1
+// client's resent PUBREL is 0x6A. Only that form is added; 3.1.1 and 5 stay strict.
+bool flags_valid(PacketType type, std::uint8_t flags, ProtocolVersion version) {
+    constexpr std::uint8_t kDup = 0x08;
     switch (type) {
         case PacketType::Publish:
             return true;  // checked by decode_publish
         case PacketType::Pubrel:
         case PacketType::Subscribe:
         case PacketType::Unsubscribe:
+            if (version == ProtocolVersion::V31) {
+                return (flags & ~kDup) == 0x02;
+            }
             return flags == 0x02;
         default:
             return flags == 0x00;
@@ -82,7 +89,7 @@ Result<Packet> decode(ByteView packet, ProtocolVersion version) {
     if (type == PacketType::Auth && !v5) {
         return malformed("packet type 15 is reserved before MQTT 5");  // 3.1.1 2.2.1
     }
-    if (!flags_valid(type, flags)) {
+    if (!flags_valid(type, flags, version)) {
         return malformed("invalid fixed header flags");  // [MQTT-2.2.2-2]
     }
 

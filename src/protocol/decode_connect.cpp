@@ -113,6 +113,11 @@ Result<Packet> decode_connect(ByteView body) {
             detail::read_properties(reader, PropertyContext::Will, will.properties);
         }
         will.topic = reader.utf8();  // [MQTT-3.1.3-10]
+        if (reader.ok() && will.topic.empty()) {
+            // [MQTT-4.7.3-1] a topic name has at least one character: a CONNECT whose will
+            // topic is empty does not conform to section 3.1 [MQTT-3.1.4-1].
+            return malformed("zero-length will topic");
+        }
         will.payload = make_payload(reader.binary());
         connect.will = std::move(will);
     }
@@ -133,10 +138,13 @@ Result<Packet> decode_connack(ByteView body, ProtocolVersion version) {
     if (!reader.ok()) {
         return *reader.error();
     }
-    if ((ack_flags & 0xFE) != 0) {
-        return malformed("reserved CONNACK flag set");  // [MQTT-3.2.2-1] (v5 3.2.2.1)
+    // 3.1 reserves the whole byte (it has no Session Present), so it is not read there.
+    if (version != ProtocolVersion::V31) {
+        if ((ack_flags & 0xFE) != 0) {
+            return malformed("reserved CONNACK flag set");  // [MQTT-3.2.2-1] (v5 3.2.2.1)
+        }
+        connack.session_present = (ack_flags & 0x01) != 0;
     }
-    connack.session_present = (ack_flags & 0x01) != 0;
     if (connack.session_present && code != 0) {
         // [MQTT-3.2.2-4] (3.1.1) [MQTT-3.2.2-6] (v5): a refusal has no session.
         return protocol_error("session present on a refused connection");

@@ -54,7 +54,9 @@ std::uint8_t write_connect(wire::Writer& w, const Connect& connect) {
 }
 
 std::uint8_t write_connack(wire::Writer& w, const Connack& connack, ProtocolVersion version) {
-    w.u8(connack.session_present ? 0x01 : 0x00);
+    // 3.1 has no Session Present: the first byte of its variable header is reserved (0).
+    const bool session_present = connack.session_present && version != ProtocolVersion::V31;
+    w.u8(session_present ? 0x01 : 0x00);
     if (version == ProtocolVersion::V5) {
         w.u8(static_cast<std::uint8_t>(connack.reason));
         write_properties(w, connack.properties);

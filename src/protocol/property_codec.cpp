@@ -54,7 +54,9 @@ void read_properties(wire::Reader& reader, PropertyContext context, Properties& 
         }
         const auto id = static_cast<PropertyId>(raw_id);
         if (!property_allowed(id, context)) {
-            reader.fail(protocol_error("property not allowed in this packet"));
+            // 2.2.2.2: "A Control Packet which contains an Identifier which is not valid
+            // for its packet type ... is a Malformed Packet", whichever packet it is.
+            reader.fail(malformed("property not allowed in this packet"));
             return;
         }
         const std::uint64_t bit = std::uint64_t{1} << raw_id;

@@ -93,17 +93,31 @@ std::vector<OutboundPacket> OutboundFlow::offer(Delivery delivery, bool online,
     return out;
 }
 
-std::optional<std::vector<OutboundPacket>> OutboundFlow::on_puback(protocol::PacketId id) {
-    return release(id, OutboundState::AwaitingPuback);
+namespace {
+
+void report(AckOutcome* outcome, AckOutcome value) {
+    if (outcome != nullptr) {
+        *outcome = value;
+    }
 }
 
-std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubrec(protocol::PacketId id) {
+}  // namespace
+
+std::optional<std::vector<OutboundPacket>> OutboundFlow::on_puback(protocol::PacketId id,
+                                                                   AckOutcome* outcome) {
+    return release(id, OutboundState::AwaitingPuback, outcome);
+}
+
+std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubrec(protocol::PacketId id,
+                                                                   AckOutcome* outcome) {
     auto found = by_id_.find(id);
     if (found == by_id_.end()) {
+        report(outcome, AckOutcome::Ignored);
         return std::nullopt;
     }
     InflightMessage& message = *found->second;
     if (message.state == OutboundState::AwaitingPuback) {
+        report(outcome, AckOutcome::WrongKind);  // PUBREC for a QoS 1 delivery
         return std::nullopt;
     }
     // A repeated PUBREC (our PUBREL was lost or is still on its way) is answered with
@@ -112,26 +126,44 @@ std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubrec(protocol::Pac
     message.delivery.message.reset();
     std::vector<OutboundPacket> out;
     out.push_back(OutboundPacket{OutboundPacket::Kind::Pubrel, id, false, {}});
+    report(outcome, AckOutcome::Applied);
     return out;
 }
 
-std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubcomp(protocol::PacketId id) {
-    return release(id, OutboundState::AwaitingPubcomp);
+std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubcomp(protocol::PacketId id,
+                                                                    AckOutcome* outcome) {
+    return release(id, OutboundState::AwaitingPubcomp, outcome);
 }
 
-std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubrec_failed(protocol::PacketId id) {
-    return release(id, OutboundState::AwaitingPubrec);
+std::optional<std::vector<OutboundPacket>> OutboundFlow::on_pubrec_failed(protocol::PacketId id,
+                                                                          AckOutcome* outcome) {
+    return release(id, OutboundState::AwaitingPubrec, outcome);
 }
 
 std::optional<std::vector<OutboundPacket>> OutboundFlow::release(protocol::PacketId id,
-                                                                 OutboundState expected) {
+                                                                 OutboundState expected,
+                                                                 AckOutcome* outcome) {
     auto found = by_id_.find(id);
-    if (found == by_id_.end() || found->second->state != expected) {
+    if (found == by_id_.end()) {
+        report(outcome, AckOutcome::Ignored);
+        return std::nullopt;
+    }
+    if (found->second->state != expected) {
+        // Whether the acknowledgement belongs to the other QoS: a QoS 1 delivery answered
+        // as QoS 2 or the reverse, or PUBCOMP before PUBREC. A failed PUBREC after a
+        // successful one is a PUBREC all the same: the flow is past it, and it is ignored.
+        const bool qos2_ack = expected != OutboundState::AwaitingPuback;
+        const bool qos2_flight = found->second->state != OutboundState::AwaitingPuback;
+        const bool too_early = expected == OutboundState::AwaitingPubcomp &&
+                               found->second->state == OutboundState::AwaitingPubrec;
+        report(outcome,
+               qos2_ack != qos2_flight || too_early ? AckOutcome::WrongKind : AckOutcome::Ignored);
         return std::nullopt;
     }
     erase_inflight(found->second);
     std::vector<OutboundPacket> out;
     fill_window(out);
+    report(outcome, AckOutcome::Applied);
     return out;
 }
 

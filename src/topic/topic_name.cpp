@@ -80,6 +80,11 @@ std::optional<SharedFilter> parse_shared(std::string_view filter) {
     return SharedFilter{rest.substr(0, slash), rest.substr(slash + 1)};
 }
 
+bool is_broker_topic(std::string_view topic) {
+    constexpr std::string_view kSys = "$SYS";
+    return topic.starts_with(kSys) && (topic.size() == kSys.size() || topic[kSys.size()] == '/');
+}
+
 std::size_t level_count(std::string_view topic) {
     return static_cast<std::size_t>(std::count(topic.begin(), topic.end(), '/')) + 1;
 }

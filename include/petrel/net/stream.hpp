@@ -27,6 +27,11 @@ namespace petrel::net {
 
 using SharedBytes = std::shared_ptr<const std::string>;
 
+// Where a TLS client's MQTT user name comes from: its CONNECT (checked like any other),
+// or the TLS handshake, which is then also its proof (use_identity_as_username: the PSK
+// identity or the certificate's CN; use_subject_as_username: the certificate's subject).
+enum class TlsUsernameSource { Connect, Identity, Subject };
+
 // One connection's TLS state (src/net/tls_session.hpp), opaque outside the net layer: it
 // is made by TlsContext::new_session and travels with its socket.
 class TlsSession;
@@ -125,9 +130,10 @@ class Stream {
     std::optional<std::string> tls_peer_common_name() const;
     // The identity whose pre-shared key authenticated the handshake (TLS-PSK only).
     std::optional<std::string> tls_psk_identity() const;
-    // The listener's use_identity_as_username: the PSK identity or the CN stands for the
-    // MQTT username.
-    bool tls_identity_is_username() const;
+    // The verified client certificate's whole subject, RFC 2253 (TLS only).
+    std::optional<std::string> tls_peer_subject() const;
+    // Where the listener takes the client's MQTT user name from (Connect without TLS).
+    TlsUsernameSource tls_username_source() const;
     // Why the last TLS handshake or record failed ("" if none did).
     const std::string& tls_error() const { return tls_error_; }
 

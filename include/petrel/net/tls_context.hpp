@@ -43,6 +43,11 @@ struct TlsSettings {
     std::string psk_file;
 
     bool uses_certificate() const { return !certfile.empty(); }
+    TlsUsernameSource username_source() const {
+        return use_subject_as_username    ? TlsUsernameSource::Subject
+               : use_identity_as_username ? TlsUsernameSource::Identity
+                                          : TlsUsernameSource::Connect;
+    }
     bool uses_psk() const { return !psk_hint.empty(); }
 };
 

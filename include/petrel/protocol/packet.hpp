@@ -48,7 +48,7 @@ struct Connect {
 };
 
 struct Connack {
-    bool session_present = false;
+    bool session_present = false;             // not encoded for 3.1, whose byte is reserved (0)
     ReasonCode reason = ReasonCode::Success;  // mapped to a 3.1.1 return code when encoded
     Properties properties;
 };

@@ -47,6 +47,16 @@ struct OutboundPacket {
     Delivery delivery;  // empty for a PUBREL
 };
 
+// What an acknowledgement (PUBACK, PUBREC, PUBCOMP) did to the flow.
+enum class AckOutcome : std::uint8_t {
+    Applied,  // it moved its delivery on (released it, or PUBREL is due)
+    Ignored,  // its packet id is not in flight, or the flow is already past it
+    // Its packet id is in flight but awaits another kind: PUBACK for QoS 2, PUBREC or
+    // PUBCOMP for QoS 1, PUBCOMP before PUBREC. A Protocol Error (4.3.2, 4.3.3, 4.13);
+    // the delivery stays in flight, to be sent again on the next connection.
+    WrongKind,
+};
+
 struct OutboundCounters {
     std::uint64_t dropped_queue_full = 0;   // max_queued messages reached
     std::uint64_t dropped_queue_bytes = 0;  // max_queued_bytes reached
@@ -111,13 +121,19 @@ class OutboundFlow {
 
     // Acknowledgements. Each returns the packets now due (the PUBREL for a PUBREC, and
     // queued messages that fit into the window just freed), or nullopt when the packet
-    // id is not in flight in the state the acknowledgement expects.
-    std::optional<std::vector<OutboundPacket>> on_puback(protocol::PacketId id);
-    std::optional<std::vector<OutboundPacket>> on_pubrec(protocol::PacketId id);
-    std::optional<std::vector<OutboundPacket>> on_pubcomp(protocol::PacketId id);
+    // id is not in flight in the state the acknowledgement expects. `outcome`, when
+    // given, says why: nullopt is Ignored, or WrongKind (a Protocol Error for the caller
+    // to act on; the flow is left as it was).
+    std::optional<std::vector<OutboundPacket>> on_puback(protocol::PacketId id,
+                                                         AckOutcome* outcome = nullptr);
+    std::optional<std::vector<OutboundPacket>> on_pubrec(protocol::PacketId id,
+                                                         AckOutcome* outcome = nullptr);
+    std::optional<std::vector<OutboundPacket>> on_pubcomp(protocol::PacketId id,
+                                                          AckOutcome* outcome = nullptr);
     // A v5 PUBREC with a failure reason ends the QoS 2 flow (no PUBREL follows):
     // the message is released and the window slot freed.
-    std::optional<std::vector<OutboundPacket>> on_pubrec_failed(protocol::PacketId id);
+    std::optional<std::vector<OutboundPacket>> on_pubrec_failed(protocol::PacketId id,
+                                                                AckOutcome* outcome = nullptr);
 
     // On reconnect of a surviving session: what is in flight, in order, PUBLISH with
     // DUP=1 or PUBREL [MQTT-4.4.0-1], followed by queued messages that fit the window. At
@@ -187,8 +203,9 @@ class OutboundFlow {
     void restore_spilled(std::size_t count, std::uint64_t bytes);
 
   private:
+    // Releases `id` when it is in flight in state `expected`; `outcome` as for on_puback().
     std::optional<std::vector<OutboundPacket>> release(protocol::PacketId id,
-                                                       OutboundState expected);
+                                                       OutboundState expected, AckOutcome* outcome);
     void fill_window(std::vector<OutboundPacket>& out);
     // Whether a new flight may start: the window has a free slot and, with
     // max_inflight_bytes, the bytes in flight are below it.

@@ -32,6 +32,10 @@ struct SharedFilter {
 // group and the filter are valid is is_valid_topic_filter's job. The views point into `filter`.
 std::optional<SharedFilter> parse_shared(std::string_view filter);
 
+// Whether `topic` is in the broker's own namespace ($SYS and below), where only the
+// broker publishes: a client's PUBLISH or will there would spoof broker status.
+bool is_broker_topic(std::string_view topic);
+
 // Counts the levels of a topic or filter ("a/b" has 2, "" has 1).
 std::size_t level_count(std::string_view topic);
 

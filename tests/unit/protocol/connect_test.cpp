@@ -144,6 +144,24 @@ TEST(Connect, MissingPayloadFieldsAreMalformed) {
     EXPECT_EQ(decode_error(no_id, kV311), ReasonCode::MalformedPacket);
 }
 
+TEST(Connect, ZeroLengthWillTopicIsMalformed) {
+    // [MQTT-4.7.3-1] a topic name has at least one character: the CONNECT does not
+    // conform [MQTT-3.1.4-1], in every version.
+    const Bytes v311 = packet(
+        0x10, str("MQTT") + bytes({0x04, 0x06, 0x00, 0x00}) + str("id") + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v311, kV311), ReasonCode::MalformedPacket);
+    const Bytes v31 = packet(
+        0x10, str("MQIsdp") + bytes({0x03, 0x06, 0x00, 0x00}) + str("id") + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v31, kV311), ReasonCode::MalformedPacket);
+    const Bytes v5 = packet(0x10, str("MQTT") + bytes({0x05, 0x06, 0x00, 0x00, 0x00}) + str("id") +
+                                      bytes({0x00}) + str("") + str("bye"));
+    EXPECT_EQ(decode_error(v5, kV311), ReasonCode::MalformedPacket);
+    // One character is enough.
+    const Bytes one = packet(
+        0x10, str("MQTT") + bytes({0x04, 0x06, 0x00, 0x00}) + str("id") + str("w") + str(""));
+    EXPECT_EQ(decode_as<Connect>(one, kV311).will->topic, "w");
+}
+
 TEST(Connect, TrailingBytesAreMalformed) {
     const Bytes data =
         packet(0x10, str("MQTT") + bytes({0x04, 0x02, 0x00, 0x00}) + str("id") + bytes({0x00}));
@@ -197,12 +215,12 @@ TEST(ConnectV5, WillPropertiesUseTheWillContext) {
     const Bytes in_connect = packet(
         0x10, str("MQTT") + bytes({0x05, 0x02, 0x00, 0x00, 0x05, 0x18, 0x00, 0x00, 0x00, 0x01}) +
                   str("id"));
-    EXPECT_EQ(decode_error(in_connect, kV5), ReasonCode::ProtocolError);
+    EXPECT_EQ(decode_error(in_connect, kV5), ReasonCode::MalformedPacket);  // 2.2.2.2
     // Session Expiry belongs to CONNECT, not to the will.
     const Bytes in_will =
         packet(0x10, str("MQTT") + bytes({0x05, 0x06, 0x00, 0x00, 0x00}) + str("id") +
                          bytes({0x05, 0x11, 0x00, 0x00, 0x00, 0x01}) + str("t") + str("p"));
-    EXPECT_EQ(decode_error(in_will, kV5), ReasonCode::ProtocolError);
+    EXPECT_EQ(decode_error(in_will, kV5), ReasonCode::MalformedPacket);
 }
 
 TEST(ConnectV5, AuthenticationDataWithoutMethodIsProtocolError) {
@@ -259,6 +277,20 @@ TEST(ConnackV311, EncodeMapsReasonToReturnCode) {
     c.reason = ReasonCode::Success;
     c.session_present = true;
     EXPECT_EQ(encode_bytes(c, kV311), bytes({0x20, 0x02, 0x01, 0x00}));
+}
+
+TEST(ConnackV31, FirstByteIsReservedAndZero) {
+    // 3.1 has no Session Present: the byte is reserved, written 0 even for a resumed
+    // session, and not read back.
+    Connack c;
+    c.session_present = true;
+    EXPECT_EQ(encode_bytes(c, kV31), bytes({0x20, 0x02, 0x00, 0x00}));
+    EXPECT_EQ(encode_bytes(c, kV311), bytes({0x20, 0x02, 0x01, 0x00}));
+    EXPECT_EQ(encoded_size(c, kV31), 4u);
+    c.reason = ReasonCode::NotAuthorized;
+    c.session_present = false;
+    EXPECT_EQ(encode_bytes(c, kV31), bytes({0x20, 0x02, 0x00, 0x05}));
+    EXPECT_FALSE(decode_as<Connack>(bytes({0x20, 0x02, 0x01, 0x00}), kV31).session_present);
 }
 
 TEST(ConnackV5, DecodesReasonAndProperties) {

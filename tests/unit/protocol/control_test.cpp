@@ -61,9 +61,9 @@ TEST(DisconnectV5, Rules) {
     // Property length running past the packet.
     EXPECT_EQ(decode_error(bytes({0xE0, 0x03, 0x00, 0x05, 0x11}), kV5),
               ReasonCode::MalformedPacket);
-    // Maximum Packet Size is not a DISCONNECT property.
+    // Maximum Packet Size is not a DISCONNECT property: malformed (2.2.2.2).
     EXPECT_EQ(decode_error(bytes({0xE0, 0x07, 0x00, 0x05, 0x27, 0x00, 0x00, 0x01, 0x00}), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(AuthV5, DecodesAndEncodes) {
@@ -85,9 +85,9 @@ TEST(AuthV5, DecodesAndEncodes) {
 TEST(AuthV5, Rules) {
     EXPECT_EQ(decode_error(bytes({0xF0, 0x02, 0x87, 0x00}), kV5), ReasonCode::ProtocolError);
     EXPECT_EQ(decode_error(bytes({0xF1, 0x00}), kV5), ReasonCode::MalformedPacket);
-    // Session Expiry Interval is not an AUTH property.
+    // Session Expiry Interval is not an AUTH property: malformed (2.2.2.2).
     EXPECT_EQ(decode_error(bytes({0xF0, 0x07, 0x18, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01}), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(AuthBeforeV5, TypeFifteenIsReserved) {
@@ -130,6 +130,42 @@ TEST(FixedHeader, FlagRulesForEveryType) {
             }
         }
     }
+}
+
+TEST(FixedHeader, V311PubrelSubscribeUnsubscribeWithDupAreMalformed) {
+    // [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1]: exactly 0b0010 (v5: FlagRulesForEveryType).
+    EXPECT_EQ(decode_error(bytes({0x6A, 0x02, 0x00, 0x01}), kV311), ReasonCode::MalformedPacket);
+    EXPECT_EQ(decode_error(packet(0x8A, bytes({0x00, 0x01}) + str("a") + bytes({0x00})), kV311),
+              ReasonCode::MalformedPacket);
+    EXPECT_EQ(decode_error(packet(0xAA, bytes({0x00, 0x01}) + str("a")), kV311),
+              ReasonCode::MalformedPacket);
+}
+
+TEST(FixedHeader, V31PubrelSubscribeUnsubscribeMaySetDup) {
+    // MQTT 3.1 (2.1, 3.6, 3.8, 3.10): these use QoS level 1 and set DUP when sent again.
+    EXPECT_EQ(decode_as<Pubrel>(bytes({0x62, 0x02, 0x00, 0x07}), kV31).packet_id, 7);
+    EXPECT_EQ(decode_as<Pubrel>(bytes({0x6A, 0x02, 0x00, 0x07}), kV31).packet_id, 7);
+    const Bytes subscribe_body = bytes({0x00, 0x02}) + str("a/b") + bytes({0x01});
+    for (const int first : {0x82, 0x8A}) {
+        const auto subscribe =
+            decode_as<Subscribe>(packet(static_cast<std::uint8_t>(first), subscribe_body), kV31);
+        EXPECT_EQ(subscribe.packet_id, 2) << first;
+        ASSERT_EQ(subscribe.subscriptions.size(), 1u) << first;
+        EXPECT_EQ(subscribe.subscriptions[0].filter, "a/b") << first;
+    }
+    const Bytes unsubscribe_body = bytes({0x00, 0x03}) + str("a/b");
+    for (const int first : {0xA2, 0xAA}) {
+        const auto unsubscribe = decode_as<Unsubscribe>(
+            packet(static_cast<std::uint8_t>(first), unsubscribe_body), kV31);
+        EXPECT_EQ(unsubscribe.packet_id, 3) << first;
+    }
+    // QoS must still be 1, RETAIN 0; and DUP stays invalid where 3.1 does not use it.
+    for (const int first : {0x60, 0x64, 0x63, 0x6B, 0x6E}) {
+        EXPECT_EQ(decode_error(bytes({first, 0x02, 0x00, 0x07}), kV31), ReasonCode::MalformedPacket)
+            << first;
+    }
+    EXPECT_EQ(decode_error(bytes({0x48, 0x02, 0x00, 0x07}), kV31), ReasonCode::MalformedPacket);
+    EXPECT_EQ(decode_error(bytes({0x78, 0x02, 0x00, 0x07}), kV31), ReasonCode::MalformedPacket);
 }
 
 TEST(PacketType, NamesAndVariantMapping) {

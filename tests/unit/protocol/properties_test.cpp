@@ -112,13 +112,45 @@ TEST(PropertiesDecode, UnknownIdentifierIsMalformed) {
               ReasonCode::MalformedPacket);
 }
 
-TEST(PropertiesDecode, NotAllowedInPacketIsProtocolError) {
+// 2.2.2.2: "A Control Packet which contains an Identifier which is not valid for its
+// packet type ... is a Malformed Packet", whichever the packet.
+TEST(PropertiesDecode, NotAllowedInPacketIsMalformed) {
+    const Bytes session_expiry = bytes({0x11, 0x00, 0x00, 0x00, 0x01});
     EXPECT_EQ(decode_error(disconnect_with(bytes({0x23, 0x00, 0x01})), kV5),
-              ReasonCode::ProtocolError);
-    EXPECT_EQ(decode_error(publish_with(bytes({0x11, 0x00, 0x00, 0x00, 0x01})), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
+    EXPECT_EQ(decode_error(publish_with(session_expiry), kV5), ReasonCode::MalformedPacket);
     EXPECT_EQ(decode_error(publish_with(bytes({0x1F, 0x00, 0x00})), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
+    // SUBSCRIBE id 1, properties, filter "a" with options 0.
+    EXPECT_EQ(decode_error(packet(0x82, bytes({0x00, 0x01, 0x05}) + session_expiry + str("a") +
+                                            bytes({0x00})),
+                           kV5),
+              ReasonCode::MalformedPacket);
+    // UNSUBSCRIBE id 1, properties, filter "a".
+    EXPECT_EQ(
+        decode_error(packet(0xA2, bytes({0x00, 0x01, 0x05}) + session_expiry + str("a")), kV5),
+        ReasonCode::MalformedPacket);
+    // PUBACK, PUBREC, PUBREL, PUBCOMP: id 1, reason 0, properties.
+    for (const int first : {0x40, 0x50, 0x62, 0x70}) {
+        EXPECT_EQ(decode_error(packet(static_cast<std::uint8_t>(first),
+                                      bytes({0x00, 0x01, 0x00, 0x05}) + session_expiry),
+                               kV5),
+                  ReasonCode::MalformedPacket)
+            << first;
+    }
+    // CONNECT with a Reason String; a will with a Session Expiry Interval.
+    const Bytes connect_reason_string =
+        str("MQTT") + bytes({0x05, 0x02, 0x00, 0x00}) + bytes({0x03, 0x1F, 0x00, 0x00}) + str("id");
+    EXPECT_EQ(decode_error(packet(0x10, connect_reason_string), kV5), ReasonCode::MalformedPacket);
+    const Bytes will_session_expiry = str("MQTT") + bytes({0x05, 0x06, 0x00, 0x00, 0x00}) +
+                                      str("id") + bytes({0x05}) + session_expiry + str("w") +
+                                      str("");
+    EXPECT_EQ(decode_error(packet(0x10, will_session_expiry), kV5), ReasonCode::MalformedPacket);
+    // CONNACK with a Will Delay Interval; AUTH with a Topic Alias.
+    EXPECT_EQ(decode_error(connack_with(bytes({0x18, 0x00, 0x00, 0x00, 0x01})), kV5),
+              ReasonCode::MalformedPacket);
+    EXPECT_EQ(decode_error(packet(0xF0, bytes({0x18, 0x03, 0x23, 0x00, 0x01})), kV5),
+              ReasonCode::MalformedPacket);
 }
 
 TEST(PropertiesDecode, DuplicateSingleValuedPropertyIsProtocolError) {

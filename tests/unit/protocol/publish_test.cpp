@@ -224,10 +224,10 @@ TEST(PublishResponseV5, ReasonMustBeOneThePacketDefines) {
               ReasonCode::PacketIdentifierNotFound);
 }
 
-TEST(PublishResponseV5, PropertiesOutsideTheirContextAreProtocolErrors) {
-    // Topic Alias is not allowed in PUBACK.
+TEST(PublishResponseV5, PropertiesOutsideTheirContextAreMalformed) {
+    // Topic Alias is not allowed in PUBACK (2.2.2.2).
     EXPECT_EQ(decode_error(bytes({0x40, 0x07, 0x00, 0x01, 0x00, 0x03, 0x23, 0x00, 0x01}), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(PublishResponseV5, EncodesShortestForm) {

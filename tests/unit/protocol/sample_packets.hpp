@@ -53,7 +53,7 @@ inline std::vector<Packet> sample_packets(ProtocolVersion version) {
     out.emplace_back(full);
 
     Connack connack;
-    connack.session_present = true;
+    connack.session_present = version != ProtocolVersion::V31;  // 3.1 has no Session Present
     out.emplace_back(connack);
     Connack refused;
     refused.reason = v5 ? ReasonCode::QuotaExceeded : ReasonCode::NotAuthorized;

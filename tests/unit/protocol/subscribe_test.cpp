@@ -94,7 +94,9 @@ TEST(SubscribeV5, SubscriptionIdentifierRules) {
     EXPECT_EQ(decode_error(with_props(bytes({0x0B, 0x00})), kV5), ReasonCode::ProtocolError);
     EXPECT_EQ(decode_error(with_props(bytes({0x0B, 0x01, 0x0B, 0x02})), kV5),
               ReasonCode::ProtocolError);  // only once in SUBSCRIBE
-    EXPECT_EQ(decode_error(with_props(bytes({0x23, 0x00, 0x01})), kV5), ReasonCode::ProtocolError);
+    // Topic Alias is not a SUBSCRIBE property: malformed (2.2.2.2).
+    EXPECT_EQ(decode_error(with_props(bytes({0x23, 0x00, 0x01})), kV5),
+              ReasonCode::MalformedPacket);
     const auto ok = decode_as<Subscribe>(
         with_props(bytes({0x0B, 0xFF, 0xFF, 0xFF, 0x7F, 0x26, 0, 1, 'a', 0, 1, 'b'})), kV5);
     EXPECT_EQ(ok.properties.number(PropertyId::SubscriptionIdentifier), 268'435'455U);
@@ -156,9 +158,9 @@ TEST(Unsubscribe, Rules) {
               ReasonCode::MalformedPacket);  // [MQTT-3.10.1-1]
     EXPECT_EQ(decode_error(packet(0xA2, bytes({0x00, 0x00}) + str("a")), kV311),
               ReasonCode::ProtocolError);
-    // Subscription Identifier is not an UNSUBSCRIBE property.
+    // Subscription Identifier is not an UNSUBSCRIBE property: malformed (2.2.2.2).
     EXPECT_EQ(decode_error(packet(0xA2, bytes({0x00, 0x01, 0x02, 0x0B, 0x01}) + str("a")), kV5),
-              ReasonCode::ProtocolError);
+              ReasonCode::MalformedPacket);
 }
 
 TEST(UnsubscribeV5, DecodesUserProperties) {

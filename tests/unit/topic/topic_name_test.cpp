@@ -30,6 +30,17 @@ TEST(LevelCursor, SplitsLevelsIncludingEmptyOnes) {
     EXPECT_EQ(split(""), "[]");
 }
 
+TEST(TopicName, BrokerNamespaceIsSysAndBelow) {
+    EXPECT_TRUE(is_broker_topic("$SYS"));
+    EXPECT_TRUE(is_broker_topic("$SYS/"));
+    EXPECT_TRUE(is_broker_topic("$SYS/broker/version"));
+    EXPECT_FALSE(is_broker_topic("$SYSTEM/x"));
+    EXPECT_FALSE(is_broker_topic("$sys/x"));  // topics are case-sensitive
+    EXPECT_FALSE(is_broker_topic("$share/x"));
+    EXPECT_FALSE(is_broker_topic("a/$SYS/b"));
+    EXPECT_FALSE(is_broker_topic("SYS/x"));
+}
+
 TEST(TopicName, Valid) {
     for (std::string_view name : {"a", "/", "//", "a/b/c", "/finance", "sport/", "$SYS/broker",
                                   "$share/g/x", " ", "sport/tennis player1", "\xC3\xA9t\xC3\xA9"}) {
