@@ -7,6 +7,7 @@
 //   - first sends of messages are in offer order [MQTT-4.6.0-6];
 //   - every QoS 1/2 delivery offered is accounted for exactly once: in flight, queued,
 //     acknowledged, taken, or dropped and counted.
+//   - the bytes in flight (max_inflight_bytes, sometimes on) are the sum of the flights'.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -110,6 +111,13 @@ struct Harness {
                 fail("packet id 0 or twice in flight");
             }
         }
+        std::size_t bytes = 0;
+        for (const auto& flight : flow.inflight()) {
+            bytes += flight.bytes;
+        }
+        if (bytes != flow.inflight_bytes()) {
+            fail("the bytes in flight (max_inflight_bytes) are miscounted");
+        }
         const auto& c = flow.counters();
         const std::uint64_t accounted =
             acknowledged + taken + flow.inflight_count() + flow.queued_count() +
@@ -126,7 +134,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Input in(data, size);
     OutboundFlow::Limits limits;
     limits.max_inflight = 1 + in.byte() % 8;
-    limits.max_queued = in.byte() % 16;  // 0: unlimited
+    const std::uint8_t queue_byte = in.byte();
+    limits.max_queued = queue_byte % 16;  // 0: unlimited
+    // The byte's high bits, unused before, so older corpus entries keep their meaning.
+    limits.max_inflight_bytes = static_cast<std::size_t>(queue_byte >> 4) * 8;  // 0: unlimited
     Harness h(limits);
     h.flow.set_receive_maximum(static_cast<std::uint16_t>(1 + in.byte() % 8));
     while (!in.done()) {
