@@ -13,19 +13,21 @@ KeywordEntry listener_keyword(std::string name, KeywordHandler apply) {
     return entry;
 }
 
-// TLS keywords set the TLS settings of the last `listener` line, which they make a TLS
-// listener.
+// The TLS settings of the last `listener` line, which this makes a TLS listener.
+net::TlsSettings& tls_of(Config& c) {
+    ListenerConfig& listener = current_listener(c);
+    if (!listener.tls) {
+        listener.tls.emplace();
+    }
+    return *listener.tls;
+}
+
 using TlsSetter = std::function<void(net::TlsSettings&, const std::string& value)>;
 
 KeywordEntry tls_keyword(std::string name, TlsSetter set) {
-    return listener_keyword(std::move(name),
-                            [set = std::move(set)](Config& c, const KeywordArgs& a) {
-                                ListenerConfig& listener = current_listener(c);
-                                if (!listener.tls) {
-                                    listener.tls.emplace();
-                                }
-                                set(*listener.tls, a[0]);
-                            });
+    return listener_keyword(
+        std::move(name),
+        [set = std::move(set)](Config& c, const KeywordArgs& a) { set(tls_of(c), a[0]); });
 }
 
 // A TLS switch; `false` (its default) on a plain listener leaves it plain, as in Mosquitto,
@@ -33,19 +35,15 @@ KeywordEntry tls_keyword(std::string name, TlsSetter set) {
 KeywordEntry tls_flag(std::string name, bool net::TlsSettings::*flag) {
     return listener_keyword(std::move(name), [flag](Config& c, const KeywordArgs& a) {
         const bool on = parse_bool(a[0]);
-        ListenerConfig& listener = current_listener(c);
-        if (!on && !listener.tls) {
-            return;
+        if (on || current_listener(c).tls) {
+            tls_of(c).*flag = on;
         }
-        if (!listener.tls) {
-            listener.tls.emplace();
-        }
-        (*listener.tls).*flag = on;
     });
 }
 
-void set_tls_version(Config& c, const std::string& version) {
-    net::TlsSettings& tls = *current_listener(c).tls;
+void set_tls_version_keyword(Config& c, const KeywordArgs& args) {
+    const std::string& version = args[0];
+    net::TlsSettings& tls = tls_of(c);
     if (version == "tlsv1.2") {
         tls.min_version = net::TlsVersion::Tls12;
     } else if (version == "tlsv1.3") {
@@ -90,13 +88,7 @@ void add_listener_keywords(std::vector<KeywordEntry>& table) {
         tls_keyword("ciphersuites", [](auto& t, const auto& v) { t.ciphersuites = v; });
     suites.mosquitto = false;
     table.push_back(std::move(suites));
-    table.push_back(listener_keyword("tls_version", [](Config& c, const KeywordArgs& a) {
-        ListenerConfig& l = current_listener(c);
-        if (!l.tls) {
-            l.tls.emplace();
-        }
-        set_tls_version(c, a[0]);
-    }));
+    table.push_back(listener_keyword("tls_version", set_tls_version_keyword));
     table.push_back(tls_flag("require_certificate", &net::TlsSettings::require_certificate));
     // Mosquitto: use_identity_as_username takes priority over use_subject_as_username
     // when both are true; check_listener_tls() refuses the pair instead, since one of the

@@ -44,6 +44,9 @@ struct ListenerConfig {
     bool use_username_as_clientid = false;
 };
 
+// The start of the client ids the broker assigns (Mosquitto's is "auto-").
+inline constexpr const char* kDefaultAutoIdPrefix = "petrel-";
+
 // Who may connect to a listener and what they may do there.
 struct SecurityConfig {
     bool allow_anonymous = false;
@@ -51,7 +54,7 @@ struct SecurityConfig {
     std::string acl_file;       // "": every client may use every topic
     // An empty client id gets one made up (auto_id_prefix + 16 hex digits); false: refused.
     bool allow_zero_length_clientid = true;
-    std::string auto_id_prefix = "petrel-";
+    std::string auto_id_prefix = kDefaultAutoIdPrefix;
 };
 
 enum class LogLevel { Error, Warning, Notice, Info, Debug };
@@ -154,7 +157,7 @@ struct Config {
     std::string psk_file;
     // Global values of the per_listener_settings keywords (see SecurityConfig).
     bool allow_zero_length_clientid = true;
-    std::string auto_id_prefix = "petrel-";
+    std::string auto_id_prefix = kDefaultAutoIdPrefix;
 
     // ---- Mosquitto's options (docs/mosquitto-compatibility.md) ----
     // PUBLISH (and will) payloads larger than this are refused: v5 QoS 1/2 get 0x83
