@@ -21,6 +21,7 @@
 #include "petrel/broker/broker.hpp"
 #include "petrel/broker/config.hpp"
 #include "petrel/store/lmdb_store.hpp"
+#include "run_as_user.hpp"
 
 namespace {
 
@@ -179,13 +180,6 @@ int main(int argc, char** argv) {
             listener.bind_address = "127.0.0.1";
             config.listeners = {listener};
         }
-        if (config.user && *config.user != "root" && geteuid() == 0) {
-            // Mosquitto would drop to that user; running on as root would be the weaker
-            // choice, so refuse instead.
-            throw petrel::broker::ConfigError(
-                "petrel: the config names 'user " + *config.user +
-                "' but Petrel does not switch users: start it as that user, not as root");
-        }
         log->set_level(verbose ? spdlog::level::debug : to_spdlog(config.log_level));
         log->flush_on(spdlog::level::trace);
         raise_and_log_open_file_limit(*log);
@@ -195,6 +189,10 @@ int main(int argc, char** argv) {
         petrel::broker::Broker broker(config, log);  // reads the store
         report_store_faults(false);
         broker.start();
+        if (config.user) {
+            // After the listeners, the store and the key files are open, as Mosquitto does.
+            petrel::app::run_as_user(*config.user, *log);
+        }
         int received = 0;
         while (sigwait(&stop_signals, &received) == 0 && received == SIGHUP) {
             log->info("received SIGHUP, reloading TLS certificates and PSK files");

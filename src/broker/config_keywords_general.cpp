@@ -198,6 +198,8 @@ void add_feature_keywords(std::vector<KeywordEntry>& table) {
     table.push_back(mosquitto("max_qos", max_qos("max_qos")));
     table.push_back(mosquitto("maximum_qos", max_qos("maximum_qos")));  // Mosquitto's alias
     table.push_back(mosquitto("upgrade_outgoing_qos", boolean(&Config::upgrade_outgoing_qos)));
+    table.push_back(mosquitto("check_retain_source", boolean(&Config::check_retain_source)));
+    table.push_back(mosquitto("user", [](Config& c, const KeywordArgs& a) { c.user = a[0]; }));
     table.push_back(mosquitto("max_topic_alias", [](Config& c, const KeywordArgs& a) {
         c.topic_alias_maximum = parse_integer<std::uint16_t>(a[0], 0, 65535);
         warn_if_listener_scoped(c, "max_topic_alias");

@@ -180,6 +180,9 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
         }
     }
     message->publisher = state.client_id();
+    if (publish.retain) {
+        message->source = worker_.source_of(*session_);  // for check_retain_source
+    }
     if (qos > 0 || publish.retain || worker_.context().config.upgrade_outgoing_qos) {
         message->id = worker_.context().next_message_id();
     }
@@ -448,6 +451,14 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
             for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
                 if (message->expired(now_ms) || !worker_.may_receive(*session_, message->topic)) {
                     continue;  // [MQTT-3.3.2-5]; the ACL may forbid some topics the filter matches
+                }
+                if (config.check_retain_source && worker_.context().any_acl &&
+                    !worker_.source_may_publish(*message)) {
+                    worker_.log().debug(
+                        "{}: retained message on '{}' withheld: its publisher '{}' may no longer "
+                        "publish there (check_retain_source)",
+                        describe(), message->topic, message->publisher);
+                    continue;
                 }
                 session::Delivery delivery;
                 delivery.qos = router.delivery_qos(message->qos, options.qos);

@@ -116,13 +116,6 @@ void add_warned(std::vector<KeywordEntry>& table) {
         "Petrel sends a message once per session even when several subscriptions match it"));
     table.push_back(
         warned_unless("set_tcp_nodelay", true, "Petrel always sets TCP_NODELAY on client sockets"));
-    // Mosquitto's default is true; Petrel's behaviour is false.
-    table.push_back(warned_unless(
-        "check_retain_source", false,
-        "Petrel does not recheck the ACL of a retained message's publisher when it delivers "
-        "it; it checks the publisher's write access when the message is published and the "
-        "subscriber's read access on every delivery. To withdraw a retained message from a "
-        "publisher that lost access, clear it (an empty retained PUBLISH to its topic)"));
     table.push_back(warned("retry_interval",
                            "Mosquitto 2.0 no longer has it either: messages in flight are resent "
                            "when their client reconnects"));
@@ -150,12 +143,6 @@ void add_warned(std::vector<KeywordEntry>& table) {
                "only, :: or an IPv6 address for IPv6");
     socket_domain.scope = KeywordScope::Listener;
     table.push_back(std::move(socket_domain));
-    table.push_back(warned("user", "", [](Config& c, const KeywordArgs& a) {
-        c.user = a[0];
-        c.warnings.push_back("user " + a[0] +
-                             ": Petrel does not switch users; start it as the user it should "
-                             "run as (it refuses to start as root when 'user' names another)");
-    }));
 }
 
 void add_refused(std::vector<KeywordEntry>& table) {

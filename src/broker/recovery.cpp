@@ -71,8 +71,12 @@ std::vector<session::MessagePtr> recover_state(BrokerContext& context) {
                                  .value_or(0)} *
                 1000;
             if (ended || away_ms >= delay_ms) {
-                wills.push_back(
-                    will_message(*stored.will, stored.client_id, context.next_message_id()));
+                wills.push_back(will_message(
+                    *stored.will, stored.client_id, context.next_message_id(),
+                    session::MessageSource{
+                        stored.username ? std::make_shared<const std::string>(*stored.username)
+                                        : nullptr,
+                        stored.listener}));
                 stored.will.reset();
                 will_published = true;
             } else {

@@ -183,21 +183,26 @@ void Worker::tick() {
 
 namespace {
 
+// `check` with the ACL of `listener` for the client `client_id` logged in as `username`.
+template <class Check>
+bool acl_allows(const ListenerPolicy& listener, std::string_view client_id,
+                const std::shared_ptr<const std::string>& username, Check check) {
+    const auth::Acl* acl = listener.security->acl.get();
+    if (acl == nullptr) {
+        return true;
+    }
+    const auth::Principal principal{
+        client_id, username ? std::optional<std::string_view>(*username) : std::nullopt};
+    return check(*acl, principal);
+}
+
 // The ACL of the listener the session last connected through: an offline session keeps
 // it, as in Mosquitto with per_listener_settings.
 template <class Check>
 bool acl_allows(const BrokerContext& context, const SessionHandle& session, Check check) {
     const ListenerPolicy* listener = session.listener.load(std::memory_order_acquire);
-    const auth::Acl* acl =
-        (listener != nullptr ? listener : &context.listener_policy(0))->security->acl.get();
-    if (acl == nullptr) {
-        return true;
-    }
-    const std::shared_ptr<const std::string> username = session.username.load();
-    const auth::Principal principal{
-        session.state.client_id(),
-        username ? std::optional<std::string_view>(*username) : std::nullopt};
-    return check(*acl, principal);
+    return acl_allows(listener != nullptr ? *listener : context.listener_policy(0),
+                      session.state.client_id(), session.username.load(), check);
 }
 
 }  // namespace
@@ -206,6 +211,16 @@ bool Worker::may_publish(const SessionHandle& session, std::string_view topic) c
     return acl_allows(context_, session, [&](const auth::Acl& acl, const auto& who) {
         return acl.can_publish(who, topic);
     });
+}
+
+bool Worker::source_may_publish(const session::Message& message) const {
+    if (!message.source) {
+        return true;  // stored before sources were kept: nothing to check against
+    }
+    return acl_allows(context_.listener_policy(message.source->listener), message.publisher,
+                      message.source->username, [&](const auth::Acl& acl, const auto& who) {
+                          return acl.can_publish(who, message.topic);
+                      });
 }
 
 bool Worker::may_receive(const SessionHandle& session, std::string_view topic) const {
@@ -352,12 +367,22 @@ void Worker::publish_will(const SessionHandlePtr& session) {
         return;
     }
     log().debug("publishing the will of '{}' to '{}'", session->state.client_id(), will.topic);
-    publish(will_message(will, session->state.client_id(), context_.next_message_id()));
+    publish(will_message(will, session->state.client_id(), context_.next_message_id(),
+                         source_of(*session)));
+}
+
+session::MessageSource Worker::source_of(const SessionHandle& session) const {
+    const ListenerPolicy* listener = session.listener.load(std::memory_order_acquire);
+    return session::MessageSource{session.username.load(),
+                                  listener != nullptr ? listener->index : std::uint16_t{0}};
 }
 
 session::MessagePtr will_message(const protocol::Will& will, const std::string& client_id,
-                                 std::uint64_t id) {
+                                 std::uint64_t id, session::MessageSource source) {
     auto message = std::make_shared<session::Message>();
+    if (will.retain) {
+        message->source = std::move(source);
+    }
     message->topic = will.topic;
     message->payload = will.payload;
     message->qos = will.qos;

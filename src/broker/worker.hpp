@@ -39,9 +39,10 @@ inline constexpr std::uint32_t kTopicAliasBytes = 5;
 // Worker 0 writes the broker's "alive at" time to the store this often (in 1 s ticks).
 inline constexpr unsigned kClockTicks = 5;
 
-// The message a will becomes when it is published, under store id `id`.
+// The message a will becomes when it is published, under store id `id`; a retained one
+// remembers `source`, its client's user name and listener (check_retain_source).
 session::MessagePtr will_message(const protocol::Will& will, const std::string& client_id,
-                                 std::uint64_t id);
+                                 std::uint64_t id, session::MessageSource source);
 
 // A CONNECT that passed the checks of the accepting worker.
 struct AcceptedConnect {
@@ -128,6 +129,11 @@ class Worker {
 
     // The access control list's verdict for `session` (thread-safe; true without an ACL).
     bool may_publish(const SessionHandle& session, std::string_view topic) const;
+    // check_retain_source: whether a retained message's publisher may still publish to its
+    // topic (true for a message whose publisher is unknown).
+    bool source_may_publish(const session::Message& message) const;
+    // Who a session publishes as: what a retained message remembers of its publisher.
+    session::MessageSource source_of(const SessionHandle& session) const;
     bool may_receive(const SessionHandle& session, std::string_view topic) const;
     bool may_subscribe(const SessionHandle& session, std::string_view filter) const;
 

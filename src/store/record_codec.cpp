@@ -94,9 +94,17 @@ std::string encode_message(const session::Message& message) {
     w.u8(message.retain ? 1 : 0);
     write_properties(w, message.properties);
     w.bytes(message.publisher);
-    if (message.expires_at_ms != 0) {
-        // Optional trailing field: records written before message expiry existed end here.
+    if (message.expires_at_ms != 0 || message.source) {
+        // Optional trailing fields: records written before message expiry existed end here,
+        // those written before the source (check_retain_source) after the expiry.
         w.u64(static_cast<std::uint64_t>(message.expires_at_ms));
+    }
+    if (message.source) {
+        w.u16(message.source->listener);
+        w.u8(message.source->username ? 1 : 0);
+        if (message.source->username) {
+            w.bytes(*message.source->username);
+        }
     }
     return w.take();
 }
@@ -115,6 +123,14 @@ std::optional<session::Message> decode_message(std::string_view value) {
     m.publisher = r.bytes();
     if (!r.done()) {
         m.expires_at_ms = static_cast<std::int64_t>(r.u64());
+    }
+    if (!r.done()) {
+        session::MessageSource source;
+        source.listener = r.u16();
+        if (r.flag()) {
+            source.username = std::make_shared<const std::string>(r.bytes());
+        }
+        m.source = std::move(source);
     }
     return r.done() ? std::optional(std::move(m)) : std::nullopt;
 }

@@ -170,10 +170,14 @@ struct Config {
     // Deliver at the subscription's QoS even when the message was published lower
     // (non-standard).
     bool upgrade_outgoing_qos = false;
+    // Before a retained message is delivered on subscribe, check that its publisher may
+    // still publish to its topic (by the ACL of the listener it came through); a
+    // publisher that lost access since no longer speaks through it. Mosquitto's default.
+    bool check_retain_source = true;
     // Only client ids that start with this may connect ("": any).
     std::string clientid_prefixes;
-    // Mosquitto's `user`: Petrel does not switch users, so it refuses to run as root when
-    // one is named (see app/main.cpp).
+    // Mosquitto's `user`: started as root, Petrel switches to this user once its listeners,
+    // store and key files are open (unset or "root": it stays who it was started as).
     std::optional<std::string> user;
     // Start-up warnings, each "FILE:LINE: ..." (keywords accepted without their Mosquitto
     // meaning); the broker logs them.

@@ -6,12 +6,20 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "petrel/protocol/packet.hpp"
 
 namespace petrel::session {
+
+// Who published a retained message, kept with it so that check_retain_source can ask
+// whether that publisher may still write there when the message is delivered later.
+struct MessageSource {
+    std::shared_ptr<const std::string> username;  // null: anonymous
+    std::uint16_t listener = 0;                   // the listener whose ACL applies
+};
 
 struct Message {
     std::string topic;
@@ -23,6 +31,9 @@ struct Message {
     protocol::Properties properties;
     // Client id of the publisher, for the v5 No Local option.
     std::string publisher;
+    // Retained messages only: the publisher's user name and listener (unset for a message
+    // a store written before them holds: its source is unknown).
+    std::optional<MessageSource> source;
     // The store's id for this message (store::MessageId), 0 while it has none. Assigned
     // before the message is shared, so every queue and in-flight record names one copy.
     std::uint64_t id = 0;

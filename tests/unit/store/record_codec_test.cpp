@@ -56,6 +56,35 @@ TEST(RecordCodec, MessageExpiryTimeRoundTripsAndOlderRecordsHaveNone) {
     EXPECT_EQ(decoded->expires_at_ms, 0);
 }
 
+TEST(RecordCodec, RetainedMessageSourceRoundTripsAndOlderRecordsHaveNone) {
+    session::Message m = sample_message();
+    m.source = session::MessageSource{std::make_shared<const std::string>("alice"), 3};
+    auto decoded = decode_message(encode_message(m));
+    ASSERT_TRUE(decoded);
+    ASSERT_TRUE(decoded->source);
+    ASSERT_TRUE(decoded->source->username);
+    EXPECT_EQ(*decoded->source->username, "alice");
+    EXPECT_EQ(decoded->source->listener, 3);
+    EXPECT_EQ(decoded->expires_at_ms, 0);
+    // An anonymous publisher, with an expiry.
+    m.source = session::MessageSource{nullptr, 0};
+    m.expires_at_ms = 1'800'000'000'123;
+    decoded = decode_message(encode_message(m));
+    ASSERT_TRUE(decoded && decoded->source);
+    EXPECT_FALSE(decoded->source->username);
+    EXPECT_EQ(decoded->expires_at_ms, m.expires_at_ms);
+    // Records written before the source was kept (with or without an expiry) have none.
+    session::Message old = sample_message();
+    old.expires_at_ms = 5;
+    decoded = decode_message(encode_message(old));
+    ASSERT_TRUE(decoded);
+    EXPECT_FALSE(decoded->source);
+    // A source cut short is damage.
+    std::string cut = encode_message(m);
+    cut.pop_back();
+    EXPECT_FALSE(decode_message(cut));
+}
+
 TEST(RecordCodec, SessionRoundTrips) {
     StoredSession s{"client", protocol::ProtocolVersion::V31, 99, -5, {}, {}, 0};
     protocol::Will will;
