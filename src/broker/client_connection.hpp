@@ -14,6 +14,7 @@
 #include "commit_waiter.hpp"
 #include "connection_admission.hpp"
 #include "credential_checker.hpp"
+#include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
 #include "petrel/net/stream.hpp"
@@ -136,6 +137,9 @@ class ClientConnection {
     bool drop_oversized_publish(const protocol::Publish& publish);
     // More levels than max_topic_levels (a topic name or a filter without $share/g/).
     bool too_many_levels(std::string_view topic) const;
+    // The log line of a PUBLISH that check_message_acceptance refused (counted where the
+    // metrics want it).
+    void log_refused_publish(const MessageRefusal& refusal, const protocol::Publish& publish);
     // max_inbound_message_rate: false (and the client disconnected) when this PUBLISH is
     // one too many.
     bool within_publish_rate();

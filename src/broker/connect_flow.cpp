@@ -15,36 +15,6 @@ using protocol::ReasonCode;
 
 namespace {
 
-// What a will must satisfy before the CONNECT is accepted.
-std::optional<protocol::Error> check_will(const protocol::Will& will, const Config& config) {
-    if (!topic::is_valid_topic_name(will.topic)) {
-        return protocol::Error{ReasonCode::TopicNameInvalid, "invalid will topic"};
-    }
-    if (config.max_topic_levels > 0 && topic::level_count(will.topic) > config.max_topic_levels) {
-        // 0x90: "not malformed, but not accepted by this Server" (3.2.2.2); 3.1.1 reads it
-        // as 0x03 Server unavailable.
-        return protocol::Error{ReasonCode::TopicNameInvalid,
-                               "will topic has more levels than max_topic_levels"};
-    }
-    if (will.qos > config.maximum_qos) {
-        // [MQTT-3.2.2-12]
-        return protocol::Error{ReasonCode::QosNotSupported, "will QoS above max_qos"};
-    }
-    if (will.retain && !config.retain_available) {
-        // [MQTT-3.2.2-13]
-        return protocol::Error{ReasonCode::RetainNotSupported, "retained will, retain unavailable"};
-    }
-    if (will.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
-        !protocol::is_valid_utf8(*will.payload)) {
-        return protocol::Error{ReasonCode::PayloadFormatInvalid, "will payload is not UTF-8"};
-    }
-    if (const auto response_topic = will.properties.text(PropertyId::ResponseTopic);
-        response_topic && !topic::is_valid_topic_name(*response_topic)) {
-        return protocol::protocol_error("will response topic is not a topic name");
-    }
-    return std::nullopt;
-}
-
 // [MQTT-3.1.2-24] An accepted v5 CONNACK over the client's Maximum Packet Size loses, until
 // it fits, the properties a client can do without: Reason String and User Property first
 // [MQTT-3.2.2-19] [MQTT-3.2.2-20], then Response Information (which the Server MAY leave
@@ -123,15 +93,15 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         return;
     }
     if (connect.will) {
-        if (auto refusal = check_will(*connect.will, config)) {
-            refuse_connect(refusal->code, refusal->what);
+        if (const auto violation = check_message_form(facts_of(*connect.will), config)) {
+            refuse_connect(violation->code, violation->what);
             return;
         }
         connect.will->topic = listener_.mount_topic(std::move(connect.will->topic));
-        if (topic::is_broker_topic(connect.will->topic)) {
-            // Only the broker publishes under $SYS; refusing the CONNECT tells the client
-            // now rather than dropping the will when it is due (v5 0x87, 3.1.1 code 5).
-            refuse_connect(ReasonCode::NotAuthorized, "will topic under $SYS");
+        // Refused now rather than dropped when it is due, so the client knows (a will
+        // under $SYS: v5 0x87, 3.1.1 code 5).
+        if (const auto refusal = check_message_acceptance(facts_of(*connect.will), config)) {
+            refuse_connect(refusal->code, refusal->what);
             return;
         }
     }

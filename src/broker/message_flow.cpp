@@ -42,25 +42,8 @@ bool ClientConnection::publish_allowed(protocol::Publish& publish) {
         fail(protocol::protocol_error("subscription identifier in a client's PUBLISH"));
         return false;
     }
-    if (!topic::is_valid_topic_name(publish.topic)) {
-        fail(protocol::Error{ReasonCode::TopicNameInvalid, "invalid topic name in PUBLISH"});
-        return false;
-    }
-    if (publish.qos > config.maximum_qos) {
-        // [MQTT-3.2.2-11]
-        fail(protocol::Error{ReasonCode::QosNotSupported, "PUBLISH QoS above max_qos"});
-        return false;
-    }
-    if (publish.retain && !config.retain_available) {
-        // [MQTT-3.2.2-14]
-        fail(protocol::Error{ReasonCode::RetainNotSupported,
-                             "retained PUBLISH, retain unavailable"});
-        return false;
-    }
-    if (const auto response_topic = publish.properties.text(PropertyId::ResponseTopic);
-        response_topic && !topic::is_valid_topic_name(*response_topic)) {
-        // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards.
-        fail(protocol::protocol_error("response topic is not a topic name"));
+    if (const auto violation = check_message_form(facts_of(publish), config)) {
+        fail(protocol::Error{violation->code, violation->what});
         return false;
     }
     if (publish.qos > 0) {
@@ -94,11 +77,29 @@ bool ClientConnection::within_publish_rate() {
     return false;
 }
 
+void ClientConnection::log_refused_publish(const MessageRefusal& refusal,
+                                           const protocol::Publish& publish) {
+    const Config& config = worker_.context().config;
+    switch (refusal.rule) {
+        case MessageRefusal::Rule::TooManyLevels:
+            worker_.log().info("{}: PUBLISH to a topic of {} levels dropped (max_topic_levels {})",
+                               describe(), topic::level_count(publish.topic),
+                               config.max_topic_levels);
+            return;
+        case MessageRefusal::Rule::BrokerTopic:
+            worker_.log().info("{}: PUBLISH to '{}' dropped: {} ({} so far)", describe(),
+                               publish.topic, refusal.what,
+                               ++worker_.context().broker_topic_publishes);
+            return;
+        default:
+            worker_.log().info("{}: QoS {} PUBLISH to '{}' dropped: {}", describe(), publish.qos,
+                               publish.topic, refusal.what);
+            return;
+    }
+}
+
 bool ClientConnection::too_many_levels(std::string_view topic) const {
-    // Deep topics cost the trie a node per level on subscribe and every publish a walk over
-    // every level, so the limit is checked before either.
-    const std::size_t limit = worker_.context().config.max_topic_levels;
-    return limit > 0 && topic::level_count(topic) > limit;
+    return exceeds_topic_levels(topic, worker_.context().config);
 }
 
 void ClientConnection::handle_publish(protocol::Publish&& publish) {
@@ -112,19 +113,10 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (qos == 1) {
         ++unacknowledged_qos1_;
     }
-    if (too_many_levels(publish.topic)) {
-        worker_.log().info("{}: PUBLISH to a topic of {} levels dropped (max_topic_levels {})",
-                           describe(), topic::level_count(publish.topic),
-                           worker_.context().config.max_topic_levels);
-        drop_publish(qos, packet_id, ReasonCode::TopicNameInvalid,
-                     "topic has more levels than max_topic_levels");
-        return;
-    }
-    if (topic::is_broker_topic(publish.topic)) {
-        const std::uint64_t refused = ++worker_.context().broker_topic_publishes;
-        worker_.log().info("{}: PUBLISH to '{}' dropped: $SYS topics are the broker's ({} so far)",
-                           describe(), publish.topic, refused);
-        drop_publish(qos, packet_id, ReasonCode::NotAuthorized, "$SYS topics are the broker's");
+    if (const auto refusal =
+            check_message_acceptance(facts_of(publish), worker_.context().config)) {
+        log_refused_publish(*refusal, publish);
+        drop_publish(qos, packet_id, refusal->code, refusal->what);
         return;
     }
     if (worker_.context().config.message_size_limit > 0 && drop_oversized_publish(publish)) {
@@ -132,20 +124,6 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     }
     if (!worker_.may_publish(*session_, publish.topic)) {
         refuse_unauthorized_publish(qos, packet_id, publish.topic);
-        return;
-    }
-    if (publish.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
-        !protocol::is_valid_utf8(*publish.payload)) {
-        // 3.3.2.3.2: the payload says it is UTF-8 and is not: refused, not forwarded.
-        if (qos == 0) {
-            worker_.log().info("{}: QoS 0 PUBLISH on '{}' dropped: payload is not UTF-8",
-                               describe(), publish.topic);
-            return;
-        }
-        gate_.run_in_order([this, qos, packet_id](const store::CommitResult&) {
-            refuse_publish(qos, packet_id, ReasonCode::PayloadFormatInvalid,
-                           "payload format indicator 1 but the payload is not UTF-8");
-        });
         return;
     }
     using Admission = StoreHealth::Admission;

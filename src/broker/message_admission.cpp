@@ -1,0 +1,76 @@
+#include "message_admission.hpp"
+
+#include "petrel/protocol/codec.hpp"
+#include "petrel/topic/topic_name.hpp"
+
+namespace petrel::broker {
+
+using protocol::PropertyId;
+using protocol::ReasonCode;
+using Rule = MessageRefusal::Rule;
+
+namespace {
+
+std::string_view bytes_of(const protocol::Payload& payload) {
+    return payload ? std::string_view(*payload) : std::string_view();
+}
+
+}  // namespace
+
+MessageFacts facts_of(const protocol::Publish& publish) {
+    return MessageFacts{publish.topic, publish.qos, publish.retain, publish.properties,
+                        bytes_of(publish.payload)};
+}
+
+MessageFacts facts_of(const protocol::Will& will) {
+    return MessageFacts{will.topic, will.qos, will.retain, will.properties, bytes_of(will.payload)};
+}
+
+bool exceeds_topic_levels(std::string_view topic, const Config& config) {
+    return config.max_topic_levels > 0 && topic::level_count(topic) > config.max_topic_levels;
+}
+
+std::optional<MessageRefusal> check_message_form(const MessageFacts& message,
+                                                 const Config& config) {
+    if (!topic::is_valid_topic_name(message.topic)) {
+        return MessageRefusal{Rule::TopicInvalid, ReasonCode::TopicNameInvalid,
+                              "invalid topic name"};
+    }
+    if (message.qos > config.maximum_qos) {
+        return MessageRefusal{Rule::QosNotSupported, ReasonCode::QosNotSupported,
+                              "QoS above max_qos"};
+    }
+    if (message.retain && !config.retain_available) {
+        return MessageRefusal{Rule::RetainNotSupported, ReasonCode::RetainNotSupported,
+                              "retained, but retain is unavailable"};
+    }
+    if (const auto response_topic = message.properties.text(PropertyId::ResponseTopic);
+        response_topic && !topic::is_valid_topic_name(*response_topic)) {
+        return MessageRefusal{Rule::ResponseTopicInvalid, ReasonCode::ProtocolError,
+                              "response topic is not a topic name"};
+    }
+    return std::nullopt;
+}
+
+std::optional<MessageRefusal> check_message_acceptance(const MessageFacts& message,
+                                                       const Config& config) {
+    // Deep topics cost the trie a node per level on subscribe and every publish a walk
+    // over every level. 0x90: "not malformed, but not accepted by this Server" (3.2.2.2).
+    if (exceeds_topic_levels(message.topic, config)) {
+        return MessageRefusal{Rule::TooManyLevels, ReasonCode::TopicNameInvalid,
+                              "topic has more levels than max_topic_levels"};
+    }
+    if (topic::is_broker_topic(message.topic)) {
+        return MessageRefusal{Rule::BrokerTopic, ReasonCode::NotAuthorized,
+                              "$SYS topics are the broker's"};
+    }
+    // 3.3.2.3.2: the payload says it is UTF-8 and is not: refused, not forwarded.
+    if (message.properties.number(PropertyId::PayloadFormatIndicator).value_or(0) == 1 &&
+        !protocol::is_valid_utf8(message.payload)) {
+        return MessageRefusal{Rule::PayloadNotUtf8, ReasonCode::PayloadFormatInvalid,
+                              "payload format indicator 1 but the payload is not UTF-8"};
+    }
+    return std::nullopt;
+}
+
+}  // namespace petrel::broker
