@@ -2,6 +2,8 @@
 // lives in connect_flow.cpp and message_flow.cpp.
 #include "client_connection.hpp"
 
+#include "petrel/connection/packet_reader.hpp"
+
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -47,64 +49,29 @@ void ClientConnection::on_data(std::string& input) {
         const protocol::ByteView rest(
             reinterpret_cast<const std::uint8_t*>(input.data()) + consumed,
             input.size() - consumed);
-        if (phase_ == Phase::AwaitingConnect &&
-            static_cast<protocol::PacketType>(rest[0] >> 4) != protocol::PacketType::Connect) {
-            // [MQTT-3.1.0-1] the first packet must be CONNECT: no need to wait for the
-            // rest of whatever this is (an HTTP request, say).
-            worker_.log().info(
-                "{}: sent {} before CONNECT, closing", describe(),
-                protocol::to_string(static_cast<protocol::PacketType>(rest[0] >> 4)));
+        connection::ReadResult read = connection::read_packet(
+            rest, {version_, phase_ == Phase::AwaitingConnect, max_packet_size});
+        using Kind = connection::ReadResult::Kind;
+        if (read.kind == Kind::Incomplete) {
+            break;
+        }
+        if (read.kind == Kind::NotConnectFirst) {
+            worker_.log().info("{}: sent {} before CONNECT, closing", describe(),
+                               protocol::to_string(read.first_type));
             finish(false);
             break;
         }
-        const protocol::FrameResult framed = protocol::frame(rest);
-        if (framed.status == protocol::FrameStatus::Malformed) {
-            fail(protocol::malformed("invalid fixed header"));
+        if (read.kind == Kind::RefuseConnect) {
+            version_ = read.version;
+            refuse_connect(read.error.code, read.error.what);
             break;
         }
-        if (framed.frame.header_length > 0 && max_packet_size > 0 &&
-            framed.frame.total_length() > max_packet_size) {
-            fail(protocol::Error{ReasonCode::PacketTooLarge, "packet exceeds max_packet_size"});
+        if (read.kind == Kind::Violation) {
+            fail(read.error);
             break;
         }
-        if (framed.status == protocol::FrameStatus::Incomplete) {
-            break;
-        }
-        if (phase_ != Phase::AwaitingConnect &&
-            framed.frame.type() == protocol::PacketType::Connect) {
-            // [MQTT-3.1.0-2] a second CONNECT is a Protocol Error whatever it holds: decoding
-            // it could only add 0x84 (bad protocol name or level), a reason code for CONNACK
-            // that no DISCONNECT may carry (found by fuzz_connection).
-            fail(protocol::protocol_error("second CONNECT"));
-            break;
-        }
-        const protocol::ByteView packet_bytes = rest.first(framed.frame.total_length());
-        consumed += packet_bytes.size();
-        protocol::Result<protocol::Packet> decoded = protocol::decode(packet_bytes, version_);
-        if (!decoded) {
-            if (phase_ == Phase::AwaitingConnect) {
-                const auto level = protocol::peek_connect_level(packet_bytes);
-                if (decoded.error().code == ReasonCode::UnsupportedProtocolVersion && level) {
-                    version_ = *level == 5 ? ProtocolVersion::V5 : ProtocolVersion::V311;
-                    refuse_connect(ReasonCode::UnsupportedProtocolVersion, decoded.error().what);
-                    break;
-                }
-                if (level == 5) {
-                    // [MQTT-3.1.4-1] a CONNECT that does not conform closes the connection;
-                    // a v5 server may say why first, in a CONNACK (3.1.4, 4.13.1). A 3.x
-                    // client gets no CONNACK: it has no return code for this.
-                    version_ = ProtocolVersion::V5;
-                    const ReasonCode code = decoded.error().code;
-                    if (code == ReasonCode::MalformedPacket || code == ReasonCode::ProtocolError) {
-                        refuse_connect(code, decoded.error().what);
-                        break;
-                    }
-                }
-            }
-            fail(decoded.error());
-            break;
-        }
-        dispatch(std::move(decoded).value());
+        consumed += read.consumed;
+        dispatch(std::move(read.packet));
         if (pending_handover_ || phase_ == Phase::CheckingCredentials) {
             break;
         }
@@ -261,7 +228,7 @@ namespace {
 // Message Expiry Interval [MQTT-3.3.2-6].
 protocol::Publish make_publish(const session::OutboundPacket& packet,
                                protocol::ProtocolVersion version, const ListenerPolicy* listener,
-                               OutboundTopicAliases* aliases, std::int64_t now_ms) {
+                               connection::OutboundTopicAliases* aliases, std::int64_t now_ms) {
     const session::Delivery& delivery = packet.delivery;
     const session::Message& message = *delivery.message;
     protocol::Publish publish;

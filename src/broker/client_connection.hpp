@@ -17,12 +17,12 @@
 #include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
+#include "petrel/connection/topic_aliases.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
 #include "session_handle.hpp"
 #include "token_bucket.hpp"
-#include "topic_aliases.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -183,8 +183,8 @@ class ClientConnection {
     // What the v5 CONNECT negotiated for this connection.
     bool problem_information_ = true;               // reason strings / user properties allowed
     std::uint32_t client_maximum_packet_size_ = 0;  // 0: the client set none
-    InboundTopicAliases inbound_aliases_;
-    OutboundTopicAliases outbound_aliases_;
+    connection::InboundTopicAliases inbound_aliases_;
+    connection::OutboundTopicAliases outbound_aliases_;
     // Incoming QoS 1 PUBLISHes not yet acknowledged; with the session's incoming QoS 2
     // ids, what counts against our Receive Maximum.
     std::size_t unacknowledged_qos1_ = 0;

@@ -194,8 +194,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     if (version_ == ProtocolVersion::V5) {
         problem_information_ =
             connect.properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
-        inbound_aliases_ = InboundTopicAliases(config.topic_alias_maximum);
-        outbound_aliases_ = OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
+        inbound_aliases_ = connection::InboundTopicAliases(config.topic_alias_maximum);
+        outbound_aliases_ = connection::OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
             config.outgoing_topic_alias_maximum,
             connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
     }
@@ -240,7 +240,7 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     if (version_ == ProtocolVersion::V5 && client_maximum_packet_size_ > 0) {
         leave_out_optional_properties(connack, client_maximum_packet_size_);
         if (!connack.properties.contains(PropertyId::TopicAliasMaximum)) {
-            inbound_aliases_ = InboundTopicAliases(0);  // none announced: none accepted
+            inbound_aliases_ = connection::InboundTopicAliases(0);  // none announced: none accepted
         }
     }
     if (!send(connack) && phase_ == Phase::Closed) {

@@ -1,12 +1,12 @@
 // Topic aliases of one connection (spec 3.3.2.3.4), both directions.
-#include "topic_aliases.hpp"
+#include "petrel/connection/topic_aliases.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-namespace petrel::broker {
+namespace petrel::connection {
 namespace {
 
 using protocol::PropertyId;
@@ -98,4 +98,4 @@ TEST(OutboundTopicAliases, ReassignedInTurnAndAlwaysConsistentForTheClient) {
 }
 
 }  // namespace
-}  // namespace petrel::broker
+}  // namespace petrel::connection

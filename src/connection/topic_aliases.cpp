@@ -1,6 +1,6 @@
-#include "topic_aliases.hpp"
+#include "petrel/connection/topic_aliases.hpp"
 
-namespace petrel::broker {
+namespace petrel::connection {
 
 using protocol::PropertyId;
 using protocol::ReasonCode;
@@ -47,4 +47,4 @@ std::optional<OutboundTopicAliases::Use> OutboundTopicAliases::use(std::string_v
     return Use{alias, true};
 }
 
-}  // namespace petrel::broker
+}  // namespace petrel::connection

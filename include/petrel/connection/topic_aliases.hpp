@@ -13,7 +13,7 @@
 #include "petrel/protocol/packet.hpp"
 #include "petrel/protocol/result.hpp"
 
-namespace petrel::broker {
+namespace petrel::connection {
 
 // Aliases the client sets up in its PUBLISHes, up to the Topic Alias Maximum we announced.
 class InboundTopicAliases {
@@ -51,4 +51,4 @@ class OutboundTopicAliases {
     std::uint16_t next_ = 0;  // next alias to take (index), cycling once all are in use
 };
 
-}  // namespace petrel::broker
+}  // namespace petrel::connection
