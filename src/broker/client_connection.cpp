@@ -18,7 +18,6 @@ ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std
       listener_(listener),
       slot_(std::move(slot)),
       peer_(peer),
-      last_received_(Clock::now()),
       opened_at_(Clock::now()) {
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
@@ -42,7 +41,7 @@ std::string ClientConnection::describe() const {
 }
 
 void ClientConnection::on_data(std::string& input) {
-    last_received_ = Clock::now();
+    keep_alive_.on_received(Clock::now());
     const std::uint32_t max_packet_size = worker_.context().config.max_packet_size;
     std::size_t consumed = 0;
     while (phase_ != Phase::Closed && consumed < input.size()) {
@@ -348,13 +347,9 @@ void ClientConnection::tick(Clock::time_point now) {
         }
         return;
     }
-    if (phase_ == Phase::Connected && keep_alive_seconds_ > 0) {
-        // [MQTT-3.1.2-24] one and a half times the keep alive.
-        const auto limit = std::chrono::milliseconds(keep_alive_seconds_ * 1500);
-        if (now - last_received_ > limit) {
-            worker_.log().info("{}: keep-alive timeout ({} s)", describe(), keep_alive_seconds_);
-            disconnect(ReasonCode::KeepAliveTimeout);
-        }
+    if (phase_ == Phase::Connected && keep_alive_.expired(now)) {
+        worker_.log().info("{}: keep-alive timeout ({} s)", describe(), keep_alive_.seconds());
+        disconnect(ReasonCode::KeepAliveTimeout);
     }
 }
 

@@ -17,6 +17,7 @@
 #include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
+#include "petrel/connection/keep_alive.hpp"
 #include "petrel/connection/topic_aliases.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
@@ -166,8 +167,7 @@ class ClientConnection {
     Phase phase_ = Phase::AwaitingConnect;
     protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
     SessionHandlePtr session_;
-    std::uint16_t keep_alive_seconds_ = 0;
-    Clock::time_point last_received_;
+    connection::KeepAlive keep_alive_;
     Clock::time_point opened_at_;
     Clock::time_point closed_at_;
     std::string encode_buffer_;

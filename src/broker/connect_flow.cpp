@@ -84,6 +84,12 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         refuse_connect(ReasonCode::ClientIdentifierNotValid, "MQTT 3.1 client id over 23 bytes");
         return;
     }
+    if (connection::negotiate_keep_alive(connect.keep_alive, config.max_keepalive, connect.version)
+            .refuse) {
+        refuse_connect(ReasonCode::ClientIdentifierNotValid,
+                       "keep alive beyond max_keepalive (MQTT 3.1/3.1.1 cannot be told another)");
+        return;
+    }
     if (config.server_redirect) {
         // Server redirection (4.11): a v5 client learns where to go (Server Reference);
         // older ones only that this server is unavailable.
@@ -178,7 +184,6 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         connect.username ? std::make_shared<const std::string>(*connect.username) : nullptr);
     session_->listener.store(&listener_, std::memory_order_release);
     phase_ = Phase::Connected;
-    last_received_ = Clock::now();
 
     session::Session& state = session_->state;
     state.version = version_;
@@ -195,9 +200,10 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         problem_information_ =
             connect.properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
         inbound_aliases_ = connection::InboundTopicAliases(config.topic_alias_maximum);
-        outbound_aliases_ = connection::OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
-            config.outgoing_topic_alias_maximum,
-            connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
+        outbound_aliases_ =
+            connection::OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
+                config.outgoing_topic_alias_maximum,
+                connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
     }
     session_->client_maximum_packet_size = client_maximum_packet_size_;
     session_->client_topic_aliases = outbound_aliases_.enabled();
@@ -209,13 +215,13 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     // belong to; the CONNACK need not wait: until a SUBACK nothing was promised.
     worker_.record_session(session_, 0);
 
-    keep_alive_seconds_ = connect.keep_alive;
+    const connection::KeepAliveTerms keep_alive =
+        connection::negotiate_keep_alive(connect.keep_alive, config.max_keepalive, version_);
+    keep_alive_ = connection::KeepAlive(keep_alive.seconds, Clock::now());
     protocol::Connack connack;
     connack.session_present = present;
-    if (config.max_keepalive > 0 &&
-        (keep_alive_seconds_ == 0 || keep_alive_seconds_ > config.max_keepalive)) {
-        keep_alive_seconds_ = config.max_keepalive;
-        connack.properties.add_number(PropertyId::ServerKeepAlive, keep_alive_seconds_);
+    if (keep_alive.announce) {
+        connack.properties.add_number(PropertyId::ServerKeepAlive, keep_alive.seconds);
     }
     if (version_ == ProtocolVersion::V5) {
         if (accepted.client_id_assigned) {
@@ -251,8 +257,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
                        version_ == ProtocolVersion::V5     ? "5.0"
                        : version_ == ProtocolVersion::V311 ? "3.1.1"
                                                            : "3.1",
-                       connect.clean_start, keep_alive_seconds_, present ? ", session resumed" : "",
-                       worker_.index());
+                       connect.clean_start, keep_alive_.seconds(),
+                       present ? ", session resumed" : "", worker_.index());
     // [MQTT-4.4.0-1] resend what was in flight, then what queued while away.
     worker_.dispatch_outbound(session_, state.outbound().resume());
     worker_.refill(session_);

@@ -111,5 +111,27 @@ TEST(KeepAliveV5Test, ServerKeepAliveCapsTheClientsValue) {
               std::optional<std::uint32_t>{10});
 }
 
+TEST(KeepAliveMaxTest, OlderClientsBeyondMaxKeepaliveAreRefusedNotSilentlyCapped) {
+    // MQTT 3.1/3.1.1 have no Server Keep Alive: a client asking for more than
+    // max_keepalive (or for none) would be held to a timeout it does not know about, so
+    // it is refused with return code 2, as Mosquitto documents.
+    BrokerProcess broker("max_keepalive 10\n");
+    for (const ProtocolVersion version : {ProtocolVersion::V31, ProtocolVersion::V311}) {
+        for (const std::uint16_t keep_alive : {std::uint16_t{0}, std::uint16_t{11}}) {
+            RawClient client(broker.port(), version);
+            auto connack =
+                client.connect(version, "ka-" + std::to_string(keep_alive), true, keep_alive);
+            ASSERT_TRUE(connack);
+            EXPECT_EQ(connack->reason, ReasonCode::ClientIdentifierNotValid) << keep_alive;
+            EXPECT_TRUE(client.wait_closed());
+        }
+        RawClient within(broker.port(), version);
+        auto connack = within.connect(version, "ka-within", true, 10);
+        ASSERT_TRUE(connack);
+        EXPECT_EQ(connack->reason, ReasonCode::Success);
+    }
+    EXPECT_TRUE(broker.wait_for_log("keep alive beyond max_keepalive"));
+}
+
 }  // namespace
 }  // namespace petrel::test
