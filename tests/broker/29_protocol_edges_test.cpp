@@ -15,6 +15,13 @@
 namespace petrel::test {
 namespace {
 
+// The broker closes the connection without sending a single packet.
+void expect_closed_without_a_packet(RawClient& client) {
+    const auto frame = client.receive_frame();
+    EXPECT_FALSE(frame) << bytes_hex(*frame);
+    EXPECT_TRUE(client.wait_closed());
+}
+
 using namespace std::chrono_literals;
 using protocol::PropertyId;
 
@@ -149,9 +156,7 @@ TEST(ProtocolEdgesWillTopic, EmptyWillTopicClosesWithoutConnackBeforeV5) {
         SCOPED_TRACE(std::string(version_name(version)));
         RawClient client(broker.port(), version);
         ASSERT_TRUE(client.send_raw(connect_with_empty_will_topic(version, "empty-will")));
-        auto frame = client.receive_frame();
-        EXPECT_FALSE(frame) << bytes_hex(*frame);
-        EXPECT_TRUE(client.wait_closed());
+        expect_closed_without_a_packet(client);
     }
 }
 
@@ -183,9 +188,7 @@ TEST(ProtocolEdgesMaximumPacketSize, LimitBelowAnyConnackClosesWithoutSending) {
     BrokerProcess broker;
     RawClient client(broker.port(), ProtocolVersion::V5);
     ASSERT_TRUE(client.send(limited_connect(client, "tiny-limit", 3)));
-    auto frame = client.receive_frame();
-    EXPECT_FALSE(frame) << bytes_hex(*frame);
-    EXPECT_TRUE(client.wait_closed());
+    expect_closed_without_a_packet(client);
 }
 
 // A limit between the smallest CONNACK and the full one: Topic Alias Maximum (default 10)
@@ -256,9 +259,7 @@ TEST(ProtocolEdgesMaximumPacketSize, AssignedClientIdentifierIsNeverLeftOut) {
     BrokerProcess broker;
     RawClient client(broker.port(), ProtocolVersion::V5);
     ASSERT_TRUE(client.send(limited_connect(client, "", 8)));
-    auto frame = client.receive_frame();
-    EXPECT_FALSE(frame) << bytes_hex(*frame);
-    EXPECT_TRUE(client.wait_closed());
+    expect_closed_without_a_packet(client);
 }
 
 // --- 5. Properties not valid for the packet -------------------------------------------------
