@@ -103,9 +103,11 @@ protocol::Connect make_connect(const ClientSetup& setup) {
     protocol::Connect connect;
     connect.version = setup.version;
     connect.clean_start = setup.clean_start;
-    connect.keep_alive = 60;
-    connect.client_id = std::string(kClientIds[setup.client_id]);
     const bool v5 = setup.version == ProtocolVersion::V5;
+    // Above the restricted broker's max_keepalive (30) for MQTT 5, which is then told a
+    // Server Keep Alive; within it for 3.1/3.1.1, which would be refused (return code 2).
+    connect.keep_alive = v5 ? 60 : 20;
+    connect.client_id = std::string(kClientIds[setup.client_id]);
     if (setup.will) {
         protocol::Will will;
         will.topic = std::string(kWillTopic);
