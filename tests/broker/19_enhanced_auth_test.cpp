@@ -50,17 +50,6 @@ Auth auth_packet(ReasonCode reason, const std::string& method, const std::string
     return auth;
 }
 
-// A v5 CONNECT naming an Authentication Method, with its Authentication Data.
-Connect method_connect(const std::string& id, const std::string& method, const std::string& data) {
-    Connect connect;
-    connect.version = ProtocolVersion::V5;
-    connect.client_id = id;
-    connect.keep_alive = 60;
-    connect.properties.add_text(PropertyId::AuthenticationMethod, method);
-    connect.properties.add_text(PropertyId::AuthenticationData, data);
-    return connect;
-}
-
 // "r=...,s=...,i=..." as attribute -> value.
 std::map<char, std::string> scram_attributes(const std::string& message) {
     std::map<char, std::string> attributes;

@@ -353,17 +353,12 @@ TEST_F(PasswdToolTest, PromptReadsThePasswordTwiceFromStdin) {
 
 // --- the broker with a file the tool wrote ---
 
-// The CONNECT that starts SCRAM. It names the user in the User Name field too: with
-// allow_anonymous false the broker refuses a CONNECT without one before the exchange starts.
+// The CONNECT that starts SCRAM, naming the user in the User Name field too, as clients
+// commonly do.
 Connect scram_connect(const std::string& id, const std::string& username,
                       const ScramClient& scram) {
-    Connect connect;
-    connect.version = ProtocolVersion::V5;
-    connect.client_id = id;
-    connect.keep_alive = 60;
+    Connect connect = method_connect(id, kScram, scram.client_first());
     connect.username = username;
-    connect.properties.add_text(PropertyId::AuthenticationMethod, kScram);
-    connect.properties.add_text(PropertyId::AuthenticationData, scram.client_first());
     return connect;
 }
 

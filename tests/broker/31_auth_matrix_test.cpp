@@ -266,22 +266,12 @@ TEST_F(AuthMatrixTest, AnyUserNameWithoutAPasswordFileIsRefused) {
 
 // ---- enhanced authentication where anonymous clients are refused ----
 
-Connect scram_connect(const std::string& id, const std::string& data) {
-    Connect connect;
-    connect.version = ProtocolVersion::V5;
-    connect.client_id = id;
-    connect.keep_alive = 60;
-    connect.properties.add_text(PropertyId::AuthenticationMethod, kScram);
-    connect.properties.add_text(PropertyId::AuthenticationData, data);
-    return connect;
-}
-
 // A SCRAM exchange as `user` with `password`; the final CONNACK's reason.
 std::optional<ReasonCode> scram_login(std::uint16_t port, const std::string& id,
                                       const std::string& user, const std::string& password) {
     RawClient client(port, ProtocolVersion::V5);
     ScramClient scram(user, password);
-    if (!client.send(scram_connect(id, scram.client_first()))) {
+    if (!client.send(method_connect(id, kScram, scram.client_first()))) {
         return std::nullopt;
     }
     auto first = client.receive();

@@ -75,6 +75,17 @@ std::string describe(const Packet& packet) {
     return std::move(out).str();
 }
 
+protocol::Connect method_connect(std::string client_id, std::string_view method,
+                                 std::string_view data) {
+    protocol::Connect connect;
+    connect.version = ProtocolVersion::V5;
+    connect.client_id = std::move(client_id);
+    connect.keep_alive = 60;
+    connect.properties.add_text(protocol::PropertyId::AuthenticationMethod, std::string(method));
+    connect.properties.add_text(protocol::PropertyId::AuthenticationData, std::string(data));
+    return connect;
+}
+
 protocol::Publish make_publish(std::string topic, std::string_view payload, Qos qos, bool retain,
                                PacketId packet_id) {
     protocol::Publish publish;

@@ -39,6 +39,10 @@ std::string packet_name() {
     return std::string{protocol::to_string(protocol::packet_type(Packet{T{}}))};
 }
 
+// A v5 CONNECT naming an Authentication Method (4.12), with its Authentication Data.
+protocol::Connect method_connect(std::string client_id, std::string_view method,
+                                 std::string_view data);
+
 // A PUBLISH value; `packet_id` is only meaningful for qos > 0.
 protocol::Publish make_publish(std::string topic, std::string_view payload, Qos qos = 0,
                                bool retain = false, protocol::PacketId packet_id = 0);
