@@ -101,8 +101,6 @@ class ClientConnection {
     void handle_auth(const protocol::Auth& packet);
     void hand_over(PendingHandover handover);
     void refuse_connect(protocol::ReasonCode reason, const char* why);
-    // CONNACK properties that announce what the server supports (3.2.2.3), from config.
-    static void add_capabilities(protocol::Properties& properties, const Config& config);
     void handle_publish(protocol::Publish&& publish);
     void handle_puback(const protocol::Puback& ack);
     void handle_pubrec(const protocol::Pubrec& ack);

@@ -5,6 +5,7 @@
 #include "client_connection.hpp"
 #include "mosquitto_options.hpp"
 #include "petrel/topic/topic_name.hpp"
+#include "server_capabilities.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -128,34 +129,6 @@ void ClientConnection::route_connect(AcceptedConnect accepted) {
     pending_handover_ = PendingHandover{home, std::move(accepted)};
 }
 
-void ClientConnection::add_capabilities(protocol::Properties& properties, const Config& config) {
-    // Absent means the most a client may assume (3.2.2.3): only limits are announced.
-    if (config.max_packet_size > 0) {
-        properties.add_number(PropertyId::MaximumPacketSize, config.max_packet_size);
-    }
-    if (config.receive_maximum < 65535) {
-        properties.add_number(PropertyId::ReceiveMaximum, config.receive_maximum);
-    }
-    if (config.maximum_qos < 2) {
-        properties.add_number(PropertyId::MaximumQos, config.maximum_qos);
-    }
-    if (!config.retain_available) {
-        properties.add_number(PropertyId::RetainAvailable, 0);
-    }
-    if (!config.wildcard_subscription_available) {
-        properties.add_number(PropertyId::WildcardSubscriptionAvailable, 0);
-    }
-    if (!config.subscription_identifier_available) {
-        properties.add_number(PropertyId::SubscriptionIdentifierAvailable, 0);
-    }
-    if (!config.shared_subscription_available) {
-        properties.add_number(PropertyId::SharedSubscriptionAvailable, 0);
-    }
-    if (config.topic_alias_maximum > 0) {
-        properties.add_number(PropertyId::TopicAliasMaximum, config.topic_alias_maximum);
-    }
-}
-
 void ClientConnection::hand_over(PendingHandover handover) {
     std::string unread;
     net::TlsSessionPtr tls;
@@ -227,7 +200,7 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         if (accepted.client_id_assigned) {
             connack.properties.add_text(PropertyId::AssignedClientIdentifier, state.client_id());
         }
-        add_capabilities(connack.properties, config);
+        server_capabilities(config).announce(connack.properties);
         if (connect.properties.number(PropertyId::RequestResponseInformation).value_or(0) == 1 &&
             !config.response_topic_prefix.empty()) {
             // [MQTT-3.1.2-28] only when asked for.
