@@ -1,5 +1,6 @@
 #include "message_admission.hpp"
 
+#include "petrel/connection/subscribe_rules.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "petrel/topic/topic_name.hpp"
 
@@ -27,7 +28,7 @@ MessageFacts facts_of(const protocol::Will& will) {
 }
 
 bool exceeds_topic_levels(std::string_view topic, const Config& config) {
-    return config.max_topic_levels > 0 && topic::level_count(topic) > config.max_topic_levels;
+    return connection::exceeds_topic_levels(topic, config.max_topic_levels);
 }
 
 std::optional<MessageRefusal> check_message_form(const MessageFacts& message,

@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "client_connection.hpp"
+#include "petrel/connection/subscribe_rules.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "petrel/topic/topic_name.hpp"
+#include "server_capabilities.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -347,24 +349,12 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
 std::optional<ReasonCode> ClientConnection::subscription_refusal(
     const protocol::Subscription& subscription, bool has_subscription_id) const {
     const Config& config = worker_.context().config;
+    if (const auto refusal = connection::filter_refusal(
+            subscription, has_subscription_id,
+            connection::SubscribeLimits{server_capabilities(config), config.max_topic_levels})) {
+        return refusal;
+    }
     const std::string& filter = subscription.filter;
-    if (!topic::is_valid_topic_filter(filter)) {
-        return ReasonCode::TopicFilterInvalid;
-    }
-    const auto shared = topic::parse_shared(filter);
-    if (too_many_levels(shared ? shared->filter : std::string_view(filter))) {
-        return ReasonCode::TopicFilterInvalid;  // 3.1.1: 0x80 Failure
-    }
-    if (shared && !config.shared_subscription_available) {
-        return ReasonCode::SharedSubscriptionsNotSupported;  // CONNACK said so (3.2.2.3.17)
-    }
-    if (has_subscription_id && !config.subscription_identifier_available) {
-        return ReasonCode::SubscriptionIdentifiersNotSupported;
-    }
-    if (!config.wildcard_subscription_available &&
-        filter.find_first_of("+#") != std::string::npos) {
-        return ReasonCode::WildcardSubscriptionsNotSupported;
-    }
     if (!worker_.may_subscribe(*session_, filter)) {
         return ReasonCode::NotAuthorized;
     }
@@ -385,12 +375,10 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
     const Config& config = worker_.context().config;
     session::Session& state = session_->state;
     const auto subscription_id = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
-    for (const protocol::Subscription& subscription : subscribe.subscriptions) {
-        if (subscription.options.no_local && topic::parse_shared(subscription.filter)) {
-            // [MQTT-3.8.3-4]
-            fail(protocol::protocol_error("No Local on a shared subscription"));
-            return;
-        }
+    const connection::ServerCapabilities capabilities = server_capabilities(config);
+    if (const auto violation = connection::subscribe_violation(subscribe)) {
+        fail(*violation);
+        return;
     }
 
     const bool persistent = session_->persistent.load(std::memory_order_relaxed);
@@ -405,8 +393,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
         }
         const bool shared = topic::parse_shared(subscription.filter).has_value();
         protocol::SubscribeOptions options = subscription.options;
-        // [MQTT-3.2.2-10] never more than the server's Maximum QoS.
-        options.qos = std::min<protocol::Qos>({options.qos, 2, config.maximum_qos});
+        options.qos = connection::granted_qos(options.qos, capabilities);
         const bool is_new = router.subscribe(subscription.filter, session_,
                                              SubscriptionData{options, subscription_id});
         state.subscriptions[subscription.filter] =
@@ -418,14 +405,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
         }
         suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
 
-        // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says; none
-        // for a shared subscription (3.3.1.3: only a new non-shared subscription gets them).
-        const bool send_retained =
-            !shared &&
-            (options.retain_handling == protocol::RetainHandling::SendOnSubscribe ||
-             (options.retain_handling == protocol::RetainHandling::SendIfNewSubscription &&
-              is_new));
-        if (send_retained) {
+        if (connection::sends_retained(options, shared, is_new)) {
             for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
                 if (message->expired(now_ms) || !worker_.may_receive(*session_, message->topic)) {
                     continue;  // [MQTT-3.3.2-5]; the ACL may forbid some topics the filter matches
