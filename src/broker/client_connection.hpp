@@ -17,6 +17,7 @@
 #include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
+#include "petrel/connection/inbound_window.hpp"
 #include "petrel/connection/keep_alive.hpp"
 #include "petrel/connection/topic_aliases.hpp"
 #include "petrel/net/stream.hpp"
@@ -183,9 +184,8 @@ class ClientConnection {
     std::uint32_t client_maximum_packet_size_ = 0;  // 0: the client set none
     connection::InboundTopicAliases inbound_aliases_;
     connection::OutboundTopicAliases outbound_aliases_;
-    // Incoming QoS 1 PUBLISHes not yet acknowledged; with the session's incoming QoS 2
-    // ids, what counts against our Receive Maximum.
-    std::size_t unacknowledged_qos1_ = 0;
+    // Our Receive Maximum, held against the client (v5; set at CONNACK).
+    connection::InboundWindow inbound_window_;
     // max_inbound_message_rate (unset: no limit); per connection, set at CONNACK.
     std::optional<TokenBucket> publish_rate_;
     // Replies that come back from the store hold a weak reference: a connection that is

@@ -173,6 +173,7 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         problem_information_ =
             connect.properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
         inbound_aliases_ = connection::InboundTopicAliases(config.topic_alias_maximum);
+        inbound_window_ = connection::InboundWindow(config.receive_maximum);
         outbound_aliases_ =
             connection::OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
                 config.outgoing_topic_alias_maximum,

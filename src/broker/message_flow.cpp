@@ -48,17 +48,11 @@ bool ClientConnection::publish_allowed(protocol::Publish& publish) {
         fail(protocol::Error{violation->code, violation->what});
         return false;
     }
-    if (publish.qos > 0) {
-        const session::InboundQos2& inbound = session_->state.inbound_qos2();
-        const bool repeat =
-            publish.qos == 2 && inbound.awaiting_release().contains(publish.packet_id);
-        if (version_ == ProtocolVersion::V5 && !repeat &&
-            unacknowledged_qos1_ + inbound.size() >= config.receive_maximum) {
-            // [MQTT-3.3.4-7] one more unacknowledged PUBLISH than our Receive Maximum.
-            fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
-                                 "more unacknowledged QoS 1/2 PUBLISHes than receive_maximum"});
-            return false;
-        }
+    if (inbound_window_.exceeded_by(publish.qos, publish.packet_id,
+                                    session_->state.inbound_qos2())) {
+        fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
+                             "more unacknowledged QoS 1/2 PUBLISHes than receive_maximum"});
+        return false;
     }
     return true;
 }
@@ -113,7 +107,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     const protocol::Qos qos = publish.qos;
     const protocol::PacketId packet_id = publish.packet_id;
     if (qos == 1) {
-        ++unacknowledged_qos1_;
+        inbound_window_.qos1_taken();
     }
     if (const auto refusal =
             check_message_acceptance(facts_of(publish), worker_.context().config)) {
@@ -219,7 +213,7 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
                                            const store::CommitResult& result) {
     if (result.ok) {
         if (qos == 1) {
-            unacknowledged_qos1_ -= unacknowledged_qos1_ > 0 ? 1 : 0;
+            inbound_window_.qos1_answered();
             send(protocol::Puback{packet_id, ReasonCode::Success, {}});
         } else {
             send(protocol::Pubrec{packet_id, ReasonCode::Success, {}});
@@ -244,7 +238,7 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
 void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                       ReasonCode reason, const std::string& why) {
     if (qos == 1) {
-        unacknowledged_qos1_ -= unacknowledged_qos1_ > 0 ? 1 : 0;
+        inbound_window_.qos1_answered();
     }
     if (version_ != ProtocolVersion::V5) {
         // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
