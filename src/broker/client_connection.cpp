@@ -2,6 +2,7 @@
 // lives in connect_flow.cpp and message_flow.cpp.
 #include "client_connection.hpp"
 
+#include "petrel/connection/outgoing_packet.hpp"
 #include "petrel/connection/packet_reader.hpp"
 
 #include "worker.hpp"
@@ -137,66 +138,15 @@ void ClientConnection::dispatch(protocol::Packet&& packet) {
         std::move(packet));
 }
 
-namespace {
-
-// Removes every Reason String and User Property; true when there was one.
-bool strip_problem_properties(protocol::Properties& properties) {
-    const bool any = properties.contains(protocol::PropertyId::ReasonString) ||
-                     properties.contains(protocol::PropertyId::UserProperty);
-    while (properties.contains(protocol::PropertyId::UserProperty)) {
-        properties.remove(protocol::PropertyId::UserProperty);
-    }
-    properties.remove(protocol::PropertyId::ReasonString);
-    return any;
-}
-
-// Strips problem information from a packet the broker sends: never from a PUBLISH (the
-// publisher's properties go on unchanged), from CONNACK and DISCONNECT only when
-// `everywhere` (they may carry it unless it makes them too large for the client).
-bool strip_problem_information(protocol::Packet& packet, bool everywhere) {
-    return std::visit(
-        [everywhere](auto& p) {
-            using T = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<T, protocol::Publish>) {
-                return false;
-            } else if constexpr (std::is_same_v<T, protocol::Connack> ||
-                                 std::is_same_v<T, protocol::Disconnect>) {
-                return everywhere && strip_problem_properties(p.properties);
-            } else if constexpr (requires { p.properties; }) {
-                return strip_problem_properties(p.properties);
-            } else {
-                return false;
-            }
-        },
-        packet);
-}
-
-}  // namespace
-
 bool ClientConnection::send(const protocol::Packet& packet) {
     if (phase_ == Phase::Closed || !stream_->is_open()) {
         return false;
     }
     encode_buffer_.clear();
-    protocol::encode(packet, version_, encode_buffer_);
-    // [MQTT-3.1.2-29] no problem information unless allowed; and never a Reason String or
-    // User Property that would make a packet exceed the client's Maximum Packet Size
-    // ([MQTT-3.2.2-19], [MQTT-3.4.2-2], [MQTT-3.9.2-1], [MQTT-3.14.2-3] …).
-    const auto over_limit = [this] {
-        return client_maximum_packet_size_ > 0 &&
-               encode_buffer_.size() > client_maximum_packet_size_;
-    };
-    const bool too_large = over_limit();
-    if (!problem_information_ || too_large) {
-        protocol::Packet stripped = packet;
-        if (strip_problem_information(stripped, too_large)) {
-            encode_buffer_.clear();
-            protocol::encode(stripped, version_, encode_buffer_);
-        }
-    }
-    if (over_limit()) {
-        // [MQTT-3.1.2-24] not even without them: the packet is not sent at all.
-        close_over_client_limit(protocol::packet_type(packet), encode_buffer_.size());
+    const connection::EncodedPacket encoded = connection::encode_for_peer(
+        packet, {version_, client_maximum_packet_size_, problem_information_}, encode_buffer_);
+    if (!encoded.fits) {
+        close_over_client_limit(protocol::packet_type(packet), encoded.size);
         return false;
     }
     stream_->send(encode_buffer_);

@@ -34,6 +34,7 @@ class KeepAlive {
     std::uint16_t seconds() const { return seconds_; }
     void on_received(TimePoint now) { last_received_ = now; }
     void on_sent(TimePoint now) { last_sent_ = now; }
+    TimePoint last_sent() const { return last_sent_; }
     // Server role: nothing received for one and a half times the keep alive
     // [MQTT-3.1.2-24].
     bool expired(TimePoint now) const;
