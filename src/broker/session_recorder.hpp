@@ -21,13 +21,13 @@
 //  1. One commit per published message. The publisher's inbound QoS 2 id, the message, a
 //     queue entry for every persistent target wherever it is homed, and the retained update
 //     go into one batch on the publishing worker, staged in that order by
-//     inbound_qos2_received(), routed() and retained(); retained() submits the batch, so
-//     nothing may be staged for the message after it. The PUBACK or PUBREC to the publisher
-//     waits for that commit. After a crash the message is either everywhere it was due,
-//     and a resend is known as a duplicate, or nowhere, and the resend delivers it. Were
-//     the retained update submitted first, a crash between the two commits would keep the
-//     id without the queue entries: the resend would be taken for a duplicate and the
-//     subscribers would never get the message.
+//     inbound_qos2_received(), routed() and retained(); retained() submits the batch, so it
+//     must come last. The PUBACK or PUBREC to the publisher waits for that commit. After a
+//     crash the message is either everywhere it was due, and a resend is known as a
+//     duplicate, or nowhere, and the resend delivers it. Were the retained update submitted
+//     first, a crash between the two commits would keep the id without the queue entries:
+//     the resend would be taken for a duplicate and the subscribers would never get the
+//     message.
 //  2. A failed commit takes the promise back. The publisher's QoS 2 id is erased again
 //     (inbound_qos2_refused(): a resend is a new message, not a duplicate) and every target
 //     forgets the queue entries of that batch (forget_unstored(), on its home worker), since
