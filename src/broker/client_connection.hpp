@@ -145,7 +145,8 @@ class ClientConnection {
     bool within_publish_rate();
     // Checks of a PUBLISH from the client that end the connection; true when it may go on.
     bool publish_allowed(protocol::Publish& publish);
-    // Runs `reply` in order, after the staged batch's commit when `wait_for_commit`.
+    // Runs `reply` in order, after the staged batch's commit when `wait_for_commit` (rule 5
+    // in session_recorder.hpp).
     void reply_when_stored(bool wait_for_commit, std::function<void()> reply);
     void write_outbound(const std::vector<session::OutboundPacket>& packets);
     // A packet of `type` and `size` that cannot be sent within the client's Maximum Packet

@@ -1,10 +1,10 @@
 // CommitWaiter: a reply that must wait until every store batch it depends on is committed.
 //
-// A QoS 1 PUBLISH may produce writes on several workers (one queue entry per persistent
-// subscriber, each on the subscriber's home worker) and a retained update; its PUBACK may
-// go out only when all of them are on disk. Each batch that carries such a write holds a
-// CommitToken and records its result; when the last holder lets go, the reply runs on the
-// worker that owns it, with the first failure if there was one. A message no persistent
+// A QoS 1 PUBLISH may produce several writes (one queue entry per persistent subscriber
+// and a retained update; session_recorder.hpp says which and in which commit); its PUBACK
+// may go out only when all of them are on disk. Each batch that carries such a write holds
+// a CommitToken and records its result; when the last holder lets go, the reply runs on
+// the worker that owns it, with the first failure if there was one. A message no persistent
 // session receives has no holder but the publisher's own, so its reply is not delayed
 // beyond the current event batch: clean sessions and QoS 0 never wait for the disk.
 #pragma once

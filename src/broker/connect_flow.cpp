@@ -185,9 +185,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         const double rate = config.max_inbound_message_rate;
         publish_rate_.emplace(rate, rate, Clock::now());  // a burst as large as the rate
     }
-    // Stored before anything is delivered to it, so its queue entries have a session to
-    // belong to; the CONNACK need not wait: until a SUBACK nothing was promised.
-    worker_.record_session(session_, 0);
+    // Stored before anything is delivered to it (rule 4 in session_recorder.hpp).
+    worker_.recorder().connected(*session_);
 
     const connection::KeepAliveTerms keep_alive =
         connection::negotiate_keep_alive(connect.keep_alive, config.max_keepalive, version_);

@@ -172,11 +172,9 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
                 acknowledge_publish(qos, packet_id, result);
             });
     }
-    if (qos == 2 && session_->persistent.load(std::memory_order_relaxed)) {
-        // In the same commit as the message: after a crash, a resent PUBLISH with this id
-        // is recognised and not delivered twice.
-        worker_.staged().batch().add_inbound_qos2(state.client_id(), packet_id);
-        worker_.staged().hold(token);
+    if (qos == 2) {
+        // In the same commit as the message (rule 1 in session_recorder.hpp).
+        worker_.recorder().inbound_qos2_received(*session_, packet_id, token);
     }
     worker_.publish(message, token);
 }
@@ -221,11 +219,10 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
         return;
     }
     if (qos == 2 && session_) {
-        // Not accepted: a resend of this id is a new message, not a duplicate.
+        // Not accepted: a resend of this id is a new message, not a duplicate (rule 2 in
+        // session_recorder.hpp).
         session_->state.inbound_qos2().on_pubrel(packet_id);
-        if (session_->persistent.load(std::memory_order_relaxed)) {
-            worker_.staged().batch().erase_inbound_qos2(session_->state.client_id(), packet_id);
-        }
+        worker_.recorder().inbound_qos2_refused(*session_, packet_id);
     }
     worker_.log().warn("{}: QoS {} PUBLISH (packet id {}) not accepted: {}", describe(), qos,
                        packet_id, result.error);
@@ -257,11 +254,9 @@ void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId pack
 void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
     const protocol::PacketId packet_id = release.packet_id;
     const bool known = session_->state.inbound_qos2().on_pubrel(packet_id);
-    if (known && session_->persistent.load(std::memory_order_relaxed)) {
-        // PUBCOMP only once the release is on disk: otherwise a crash would bring the id
-        // back and the client's next message with it would be taken for a duplicate.
-        worker_.staged().batch().erase_inbound_qos2(session_->state.client_id(), packet_id);
-        worker_.staged().hold(reply_after_commit([this, packet_id](const store::CommitResult&) {
+    // PUBCOMP only once the release is committed (rule 6 in session_recorder.hpp).
+    if (known && worker_.recorder().inbound_qos2_released(*session_, packet_id)) {
+        worker_.recorder().hold(reply_after_commit([this, packet_id](const store::CommitResult&) {
             send(protocol::Pubcomp{packet_id, ReasonCode::Success, {}});
         }));
         return;
@@ -291,7 +286,7 @@ void ClientConnection::handle_puback(const protocol::Puback& ack) {
         }
         return;
     }
-    worker_.record_released(session_, ack.packet_id);
+    worker_.recorder().delivery_completed(*session_, ack.packet_id);
     worker_.dispatch_outbound(session_, std::move(*next));
     worker_.refill(session_);
 }
@@ -314,16 +309,14 @@ void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
         return;
     }
     if (failed) {
-        worker_.record_released(session_, ack.packet_id);
+        worker_.recorder().delivery_completed(*session_, ack.packet_id);
         worker_.dispatch_outbound(session_, std::move(*next));
         worker_.refill(session_);
         return;
     }
-    // The PUBREL waits for the new state: were it sent first and the broker crashed, the
-    // PUBLISH would be resent after the client had already released its packet id.
-    worker_.record_pubrec(session_, ack.packet_id);
-    worker_.dispatch_outbound(session_, std::move(*next),
-                              session_->persistent.load(std::memory_order_relaxed));
+    // The PUBREL waits for the new state (rule 9 in session_recorder.hpp).
+    const bool after_commit = worker_.recorder().pubrec_received(*session_, ack.packet_id);
+    worker_.dispatch_outbound(session_, std::move(*next), after_commit);
 }
 
 void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
@@ -335,7 +328,7 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
         }
         return;
     }
-    worker_.record_released(session_, ack.packet_id);
+    worker_.recorder().delivery_completed(*session_, ack.packet_id);
     worker_.dispatch_outbound(session_, std::move(*next));
     worker_.refill(session_);
 }
@@ -375,7 +368,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
         return;
     }
 
-    const bool persistent = session_->persistent.load(std::memory_order_relaxed);
+    const bool persistent = worker_.recorder().persistent(*session_);
     protocol::Suback suback;
     suback.packet_id = subscribe.packet_id;
     std::vector<session::Delivery> retained;
@@ -392,11 +385,8 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
                                              SubscriptionData{options, subscription_id});
         state.subscriptions[subscription.filter] =
             session::SubscriptionRecord{options, subscription_id};
-        if (persistent) {
-            worker_.staged().batch().put_subscription(
-                store::StoredSubscription{state.client_id(), subscription.filter,
-                                          session::SubscriptionRecord{options, subscription_id}});
-        }
+        worker_.recorder().subscribed(*session_, subscription.filter,
+                                      session::SubscriptionRecord{options, subscription_id});
         suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
 
         if (connection::sends_retained(options, shared, is_new)) {
@@ -450,12 +440,12 @@ void ClientConnection::handle_unsubscribe(protocol::Unsubscribe unsubscribe) {
     session::Session& state = session_->state;
     protocol::Unsuback unsuback;
     unsuback.packet_id = unsubscribe.packet_id;
-    const bool persistent = session_->persistent.load(std::memory_order_relaxed);
+    const bool persistent = worker_.recorder().persistent(*session_);
     for (const std::string& filter : unsubscribe.filters) {
         const bool existed = router.unsubscribe(filter, session_);
         state.subscriptions.erase(filter);
-        if (persistent && existed) {
-            worker_.staged().batch().erase_subscription(state.client_id(), filter);
+        if (existed) {
+            worker_.recorder().unsubscribed(*session_, filter);
         }
         unsuback.reasons.push_back(existed ? ReasonCode::Success
                                            : ReasonCode::NoSubscriptionExisted);
@@ -464,10 +454,9 @@ void ClientConnection::handle_unsubscribe(protocol::Unsubscribe unsubscribe) {
 }
 
 void ClientConnection::reply_when_stored(bool wait_for_commit, std::function<void()> reply) {
-    // A SUBACK promises that messages published from now on reach the session: for a
-    // persistent session that includes surviving a crash, so it waits for the commit.
+    // Rule 5 in session_recorder.hpp.
     if (wait_for_commit) {
-        worker_.staged().hold(reply_after_commit(
+        worker_.recorder().hold(reply_after_commit(
             [reply = std::move(reply)](const store::CommitResult&) { reply(); }));
     } else {
         gate_.run_in_order([reply = std::move(reply)](const store::CommitResult&) { reply(); });

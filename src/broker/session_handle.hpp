@@ -38,15 +38,17 @@ struct SessionHandle {
     // client allows aliases): up to 4 bytes more than the PUBLISH without it.
     bool client_topic_aliases = false;
 
-    // Home-worker only. The store holds a record of this session: it outlives its
-    // connection (expiry > 0) or has a will that must survive a crash.
+    // Home-worker only (SessionRecorder). The store holds a record of this session: it
+    // outlives its connection (expiry > 0) or has a will that must survive a crash.
     bool stored = false;
-    // Written by the home worker, read by any router: the session outlives its connection,
-    // so its subscriptions, queue and in-flight state are stored, and a QoS 1/2 message
-    // for it is acknowledged to the publisher only once its queue entry is committed.
+    // Written by the home worker (SessionRecorder), read by any router: the session
+    // outlives its connection, so its subscriptions, queue and in-flight state are stored,
+    // and a QoS 1/2 message for it is acknowledged to the publisher only once its queue
+    // entry is committed.
     std::atomic<bool> persistent{false};
     // The seq the next stored delivery gets: taken by the publishing worker, which writes
-    // the queue entry in the same commit as the message (see Worker::publish).
+    // the queue entry in the same commit as the message (rules 1 and 3 in
+    // session_recorder.hpp).
     std::atomic<std::uint64_t> next_seq{1};
     // Home-worker only. A read of spilled queue entries is scheduled.
     bool refill_scheduled = false;

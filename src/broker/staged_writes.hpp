@@ -2,9 +2,8 @@
 // as one WriteBatch when the batch ends.
 //
 // The store's writer groups batches from all workers into one transaction anyway; staging
-// per event batch also saves a lock, an allocation and a callback per message. All writes
-// about a session come from its home worker, in order, so they reach the store in the
-// order the session's state changed.
+// per event batch also saves a lock, an allocation and a callback per message. What is
+// staged, and in which order, is the SessionRecorder's (session_recorder.hpp).
 #pragma once
 
 #include <functional>

@@ -17,9 +17,7 @@ Worker::Worker(unsigned index, BrokerContext& context)
     : index_(index),
       context_(context),
       random_(std::random_device{}()),
-      staged_(
-          loop_, *context.store, context.store_health,
-          [this](std::vector<StagedQueueEntry> entries) { forget_unstored(std::move(entries)); }) {}
+      recorder_(loop_, context) {}
 
 Worker::~Worker() {
     join();
@@ -56,7 +54,7 @@ void Worker::shut_down() {
         for (ClientConnection* connection : open) {
             connection->disconnect(protocol::ReasonCode::ServerShuttingDown, false);
         }
-        staged_.submit();  // the sessions' last state: no end of batch will come for it
+        recorder_.submit();  // the sessions' last state: no end of batch will come for it
         loop_.stop();
     });
 }
@@ -147,7 +145,7 @@ void Worker::tick() {
     // the clients connected then are taken to have been disconnected at that time, so
     // their session expiry counts the time the broker was down.
     if (index_ == 0 && ++ticks_ % kClockTicks == 0) {
-        staged_.batch().set_clock(wall_clock_ms());
+        recorder_.alive_at(wall_clock_ms());
     }
     if (index_ == 0) {
         context_.admission.tick(now);  // one thread measures the memory for all
@@ -343,7 +341,7 @@ void Worker::detach_session(ClientConnection& connection, bool publish_will_now)
         discard_session(session);
     } else {
         session->disconnected_at_ms = wall_clock_ms();
-        record_session(session, session->disconnected_at_ms);
+        recorder_.disconnected(*session);
     }
 }
 
@@ -351,9 +349,7 @@ void Worker::publish_due_will(const SessionHandlePtr& session) {
     session->will_due_at.reset();
     publish_will(session);
     session->state.will.reset();
-    if (!session->discarded && session->stored) {
-        record_session(session, session->disconnected_at_ms);
-    }
+    recorder_.will_published(*session);
 }
 
 void Worker::publish_will(const SessionHandlePtr& session) {
@@ -404,11 +400,7 @@ void Worker::discard_session(const SessionHandlePtr& session) {
     }
     session->state.subscriptions.clear();
     session->discarded = true;
-    if (session->stored) {
-        staged_.batch().erase_session(session->state.client_id());
-        session->stored = false;
-        session->persistent.store(false);
-    }
+    recorder_.ended(*session);
     auto found = sessions_.find(session->state.client_id());
     if (found != sessions_.end() && found->second == session) {
         sessions_.erase(found);
@@ -424,42 +416,14 @@ void Worker::publish(const session::MessagePtr& message, const CommitToken& toke
             return !may_receive(*routed.target, message->topic);
         });
     }
-    // The queue entries first, then the retained update: store_retained() submits the
-    // batch, so both land in the commit that holds the publisher's QoS 2 state (see
-    // stage_routed). Were the retained update submitted first, a crash between the two
-    // commits would keep the QoS 2 id without the queue entries: the resend is then taken
-    // for a duplicate and the subscribers never get the message.
-    stage_routed(routed_, token);
+    // The queue entries first, then the retained update, which submits the batch: rule 1
+    // in session_recorder.hpp.
+    recorder_.routed(routed_, token);
     if (message->retain) {
-        store_retained(message, token);
+        recorder_.retained(message, token);
     }
     send_routed(routed_);
     routed_.clear();
-}
-
-void Worker::stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken& token) {
-    // Every write a message causes — a queue entry per persistent subscriber, wherever it
-    // lives, and the retained update — goes into this worker's batch, so that one commit
-    // holds them all together with the publisher's QoS 2 state: after a crash either the
-    // message is everywhere it was due and a resend is known as a duplicate, or it is
-    // nowhere and the resend delivers it. The subscriber's home worker takes the entry over
-    // from there (in flight, or dropped), in batches submitted after this one.
-    bool staged = false;
-    std::uint64_t message_staged = 0;
-    for (RoutedDelivery& delivery : routed) {
-        if (delivery.delivery.qos > 0 &&
-            delivery.target->persistent.load(std::memory_order_relaxed)) {
-            delivery.delivery.seq =
-                delivery.target->next_seq.fetch_add(1, std::memory_order_relaxed);
-            const std::uint64_t id = delivery.delivery.message->id;
-            stage_queued(delivery.target, delivery.delivery, id != message_staged);
-            message_staged = id;
-            staged = true;
-        }
-    }
-    if (staged) {
-        staged_.hold(token);
-    }
 }
 
 void Worker::send_routed(std::vector<RoutedDelivery>& routed) {
@@ -490,15 +454,7 @@ void Worker::hand_over_shared(const SessionHandlePtr& session) {
     if (taken.deliveries.empty()) {
         return;
     }
-    if (session->persistent.load(std::memory_order_relaxed)) {
-        store::WriteBatch& batch = staged_.batch();
-        for (const std::uint64_t seq : taken.queued_seqs) {
-            batch.erase_queued(session->state.client_id(), seq);
-        }
-        for (const protocol::PacketId id : taken.released_ids) {
-            batch.erase_inflight(session->state.client_id(), id);
-        }
-    }
+    recorder_.handed_over(*session, taken);
     std::vector<RoutedDelivery> rerouted;
     for (session::Delivery& delivery : taken.deliveries) {
         if (auto next = router.reroute_shared(delivery, session)) {
@@ -512,15 +468,14 @@ void Worker::hand_over_shared(const SessionHandlePtr& session) {
     }
     log().info("client '{}': {} message(s) of shared subscriptions handed to other members",
                session->state.client_id(), rerouted.size());
-    stage_routed(rerouted, nullptr);
+    recorder_.routed(rerouted, nullptr);
     send_routed(rerouted);
 }
 
 void Worker::flush_outboxes() {
     outbox_flush_scheduled_ = false;
-    // The queue entries first: the home workers' own writes about these deliveries must
-    // reach the store after them.
-    staged_.submit();
+    // The queue entries first (rule 3 in session_recorder.hpp).
+    recorder_.submit();
     for (unsigned home = 0; home < outboxes_.size(); ++home) {
         if (!outboxes_[home].empty()) {
             context_.workers[home]->post_deliveries(std::move(outboxes_[home]));
@@ -542,7 +497,7 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
     if (target->discarded) {
         return;  // its queue entry, if any, went with the session's EraseSession
     }
-    // Stored already by the publishing worker (see publish()).
+    // Stored already by the publishing worker (rule 3 in session_recorder.hpp).
     const bool already_stored = delivery.seq != 0;
     session::OutboundFlow& outbound = target->state.outbound();
     // A Topic Alias is counted whenever one may be added.
@@ -554,7 +509,7 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
         log().debug("client '{}': message on '{}' exceeds its maximum packet size, dropped",
                     target->state.client_id(), delivery.message->topic);
         if (already_stored) {
-            staged_.batch().erase_queued(target->state.client_id(), delivery.seq);
+            recorder_.stored_delivery_dropped(*target, delivery.seq);
         }
         return;
     }
@@ -562,9 +517,8 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
     // A delivery that did not come through publish() (a retained message on subscribe):
     // numbered and stored here.
     std::optional<session::Delivery> record;
-    if (!already_stored && delivery.qos > 0 && target->persistent.load(std::memory_order_relaxed)) {
-        delivery.seq = target->next_seq.fetch_add(1, std::memory_order_relaxed);
-        record = delivery;  // offer() consumes it; the store needs it if it is queued
+    if (!already_stored) {
+        record = recorder_.numbered_here(*target, delivery);
     }
     const std::uint64_t seq = delivery.seq;
     const auto& counters = outbound.counters();
@@ -582,9 +536,9 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
             counters.dropped_queue_full, counters.dropped_queue_bytes);
     }
     if (record) {
-        record_delivery(target, *record, outcome);
+        recorder_.offered(target, *record, outcome);
     } else if (already_stored && outcome == session::OfferOutcome::Dropped) {
-        staged_.batch().erase_queued(target->state.client_id(), seq);
+        recorder_.stored_delivery_dropped(*target, seq);
     }
     if (!ready.empty()) {
         dispatch_outbound(target, std::move(ready));

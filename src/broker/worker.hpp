@@ -22,7 +22,7 @@
 #include "petrel/net/listener.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/packet.hpp"
-#include "staged_writes.hpp"
+#include "session_recorder.hpp"
 
 namespace petrel::broker {
 
@@ -84,18 +84,20 @@ class Worker {
 
     // Routes a message to every matching session. `token`, when given, is held by the
     // batch that stores what the message causes (persistent sessions' queue entries, the
-    // retained update), so its reply (the PUBACK/PUBREC) waits for that commit.
+    // retained update), so its reply (the PUBACK/PUBREC) waits for that commit (rule 1 in
+    // session_recorder.hpp).
     void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
     // Offers a delivery to a session homed here.
     void deliver(const SessionHandlePtr& target, session::Delivery delivery);
 
-    // ---- the store (on this worker's thread; see session_storage.cpp) ----
+    // ---- outbound and the store (on this worker's thread; see session_storage.cpp) ----
 
-    StagedWrites& staged() { return staged_; }
+    // Every store write about this worker's sessions (session_recorder.hpp).
+    SessionRecorder& recorder() { return recorder_; }
     // Sends what a session's outbound flow produced, recording first in the store what it
     // started (a queued message now in flight). Packets that must not leave before their
-    // state is on disk — a QoS 2 PUBLISH's packet id, a PUBREL after PUBREC, or anything
-    // when `after_commit` — wait for the staged batch's commit; order is kept either way.
+    // state is committed (rules 8 and 9 in session_recorder.hpp: a QoS 2 PUBLISH, or
+    // anything when `after_commit`) wait for the staged batch's commit; order is kept.
     void dispatch_outbound(const SessionHandlePtr& session,
                            std::vector<session::OutboundPacket> packets, bool after_commit = false);
     // Takes out of `packets` the PUBLISHes that must not be sent: new flights whose
@@ -103,12 +105,6 @@ class Worker {
     // the window (and their store record) is released.
     void drop_unsendable(const SessionHandlePtr& session,
                          std::vector<session::OutboundPacket>& packets);
-    // Records an acknowledged (PUBACK/PUBCOMP, or failed PUBREC) in-flight message as gone.
-    void record_released(const SessionHandlePtr& session, protocol::PacketId packet_id);
-    // Records that a QoS 2 message got its PUBREC: only the PUBREL remains.
-    void record_pubrec(const SessionHandlePtr& session, protocol::PacketId packet_id);
-    // Writes the session record (or erases it when the session no longer needs one).
-    void record_session(const SessionHandlePtr& session, std::int64_t disconnected_at_ms);
     // Reads spilled queue entries back when the session's in-memory queue runs low.
     void refill(const SessionHandlePtr& session);
     // The queue and in-flight limits a new session gets, from the config.
@@ -168,18 +164,8 @@ class Worker {
     // A member of shared subscriptions lost its connection: its unsent and QoS 1 in-flight
     // messages from those subscriptions go to other members that are online.
     void hand_over_shared(const SessionHandlePtr& session);
-    // Stages the queue entries of routed deliveries to persistent targets (the batch holds
-    // `token`), then sends them on their way: delivered here or posted to their home.
-    void stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken& token);
+    // Sends routed deliveries on their way: delivered here or posted to their home.
     void send_routed(std::vector<RoutedDelivery>& routed);
-    void store_retained(const session::MessagePtr& message, const CommitToken& token);
-    void record_delivery(const SessionHandlePtr& target, const session::Delivery& delivery,
-                         session::OfferOutcome outcome);
-    // Stages `delivery`'s queue entry for `target` (and the message when `with_message`);
-    // should the commit fail, the target is told to forget it (forget_unstored).
-    void forget_unstored(std::vector<StagedQueueEntry> entries);
-    void stage_queued(const SessionHandlePtr& target, const session::Delivery& delivery,
-                      bool with_message);
 
     const unsigned index_;
     BrokerContext& context_;
@@ -195,7 +181,7 @@ class Worker {
     bool outbox_flush_scheduled_ = false;
     std::mt19937_64 random_;
     bool shutting_down_ = false;
-    StagedWrites staged_;
+    SessionRecorder recorder_;
     unsigned ticks_ = 0;
 };
 
