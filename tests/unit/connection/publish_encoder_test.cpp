@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "petrel/protocol/codec.hpp"
@@ -247,6 +248,27 @@ TEST(PublishEncoder, ForwardedPropertiesEncodedOnceAndShared) {
     copy.properties.add_user_property("more", "x");
     EXPECT_GT(copy.forwarded_property_bytes().size(), first.size());
     EXPECT_TRUE(make_message("t", "x")->forwarded_property_bytes().empty());
+}
+
+TEST(PublishEncoder, ForwardedPropertiesBuiltOnceAcrossThreads) {
+    // Workers deliver one message at the same time: every one must see the same bytes.
+    std::string expected;
+    protocol::encode_property_entries(forwarded_set(2), expected);
+    for (int round = 0; round < 50; ++round) {
+        const auto message = make_message("t", "x", forwarded_set(2));
+        std::vector<const std::string*> seen(4);
+        std::vector<std::thread> workers;
+        for (std::size_t i = 0; i < seen.size(); ++i) {
+            workers.emplace_back([&, i] { seen[i] = &message->forwarded_property_bytes(); });
+        }
+        for (std::thread& worker : workers) {
+            worker.join();
+        }
+        for (const std::string* bytes : seen) {
+            EXPECT_EQ(bytes, seen[0]);
+        }
+        EXPECT_EQ(*seen[0], expected);
+    }
 }
 
 TEST(PublishEncoder, ExpiryIsPerDeliveryAndAtLeastOneSecond) {
