@@ -4,6 +4,7 @@
 
 #include "petrel/connection/outgoing_packet.hpp"
 #include "petrel/connection/packet_reader.hpp"
+#include "petrel/connection/publish_encoder.hpp"
 
 #include "worker.hpp"
 
@@ -170,53 +171,13 @@ void ClientConnection::close_over_client_limit(protocol::PacketType type, std::s
     finish(false);
 }
 
-namespace {
-
-// The PUBLISH for one delivery, its topic without the listener's mount point. `aliases`
-// (when given) replaces a topic by its alias on the wire; `now_ms` gives the remaining
-// Message Expiry Interval [MQTT-3.3.2-6].
-protocol::Publish make_publish(const session::OutboundPacket& packet,
-                               protocol::ProtocolVersion version, const ListenerPolicy* listener,
-                               connection::OutboundTopicAliases* aliases, std::int64_t now_ms) {
-    const session::Delivery& delivery = packet.delivery;
-    const session::Message& message = *delivery.message;
-    protocol::Publish publish;
-    publish.dup = packet.dup;
-    publish.qos = delivery.qos;
-    publish.retain = delivery.retain;
-    publish.topic = listener != nullptr ? listener->unmount_topic(message.topic) : message.topic;
-    publish.packet_id = packet.packet_id;
-    publish.payload = message.payload;
-    if (version == ProtocolVersion::V5) {
-        publish.properties = message.properties;
-        for (std::uint32_t id : delivery.subscription_ids) {
-            publish.properties.add_number(protocol::PropertyId::SubscriptionIdentifier, id);
-        }
-        if (message.expires_at_ms != 0) {
-            publish.properties.set_number(
-                protocol::PropertyId::MessageExpiryInterval,
-                std::max<std::uint32_t>(1, message.remaining_seconds(now_ms)));
-        }
-        if (aliases != nullptr) {
-            if (const auto alias = aliases->use(publish.topic)) {
-                publish.properties.add_number(protocol::PropertyId::TopicAlias, alias->alias);
-                if (!alias->send_topic) {
-                    publish.topic.clear();
-                }
-            }
-        }
-    }
-    return publish;
-}
-
-}  // namespace
-
 std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
                                            protocol::ProtocolVersion version) {
-    const session::OutboundPacket packet{
-        session::OutboundPacket::Kind::Publish,
-        delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, delivery};
-    return protocol::encoded_size(make_publish(packet, version, nullptr, nullptr, 0), version);
+    // The largest form: the full topic (no mount point taken off, no alias), a packet id,
+    // any Message Expiry Interval. Arithmetic on lengths, nothing is encoded.
+    return connection::encoded_size(connection::frame_delivery(
+        delivery, delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, version,
+        delivery.message->topic, nullptr, 0));
 }
 
 void ClientConnection::send_outbound(std::vector<session::OutboundPacket> packets) {
@@ -258,14 +219,15 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
             send(protocol::Pubrel{packet.packet_id, ReasonCode::Success, {}});
             continue;
         }
-        // Header per subscriber, payload shared by all of them.
-        const protocol::Publish publish =
-            make_publish(packet, version_, &listener_, &outbound_aliases_, now_ms);
+        // Header per subscriber, payload and forwarded properties shared by all of them.
+        const session::Message& message = *packet.delivery.message;
+        const connection::PublishFrame frame = connection::frame_delivery(
+            packet, version_, listener_.unmount_topic(message.topic), &outbound_aliases_, now_ms);
         encode_buffer_.clear();
-        protocol::encode_publish_header(publish, version_, encode_buffer_);
+        connection::write_header(frame, encode_buffer_);
         stream_->send(encode_buffer_);
-        if (!publish.payload->empty()) {
-            stream_->send_shared(publish.payload);
+        if (frame.payload_size > 0) {
+            stream_->send_shared(message.payload);
         }
     }
     const std::size_t limit = worker_.context().config.max_output_buffer_bytes;

@@ -160,3 +160,17 @@ void write_properties(wire::Writer& w, const Properties& properties) {
 }
 
 }  // namespace petrel::protocol::detail
+
+namespace petrel::protocol {
+
+void encode_property_entries(const Properties& properties, std::string& out,
+                             std::optional<PropertyId> except) {
+    wire::Writer writer(&out);
+    for (const Property& property : properties) {
+        if (property.id != except) {
+            detail::write_property(writer, property);
+        }
+    }
+}
+
+}  // namespace petrel::protocol

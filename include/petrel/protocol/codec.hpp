@@ -68,6 +68,12 @@ void encode_publish_header(const Publish& publish, ProtocolVersion version, std:
 // Size in bytes of the encoded packet; lets the broker honour a peer's maximum packet size.
 std::size_t encoded_size(const Packet& packet, ProtocolVersion version);
 
+// Appends v5 properties as they follow a Property Length (the length itself not included),
+// in order, leaving out any property `except` names. Lets the parts of a PUBLISH that every
+// subscriber shares be encoded once (see connection/publish_encoder.hpp).
+void encode_property_entries(const Properties& properties, std::string& out,
+                             std::optional<PropertyId> except = std::nullopt);
+
 // Variable byte integers (1.5.5).
 void encode_varint(std::uint32_t value, std::string& out);
 std::size_t varint_size(std::uint32_t value);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "petrel/protocol/packet.hpp"
+#include "petrel/session/once_bytes.hpp"
 
 namespace petrel::session {
 
@@ -50,6 +51,15 @@ struct Message {
         const std::int64_t left = expires_at_ms - now_ms;
         return left <= 0 ? 0 : static_cast<std::uint32_t>((left + 999) / 1000);
     }
+
+    // `properties` encoded as a v5 PUBLISH forwards them to every subscriber (entries only,
+    // no Property Length), built on first use and shared by all deliveries. The Message
+    // Expiry Interval is left out when the message expires: each delivery sends its own
+    // remaining time [MQTT-3.3.2-6].
+    const std::string& forwarded_property_bytes() const;
+
+    // The cache behind forwarded_property_bytes(); a copied Message starts with none.
+    OnceBytes encoded_properties;
 };
 using MessagePtr = std::shared_ptr<const Message>;
 
