@@ -270,7 +270,8 @@ void ClientEndpoint::connection_lost() {
     requests_.clear();
 }
 
-void ClientEndpoint::disconnect(ReasonCode reason) {
+void ClientEndpoint::disconnect(ReasonCode reason, TimePoint now) {
+    now_ = now;
     if (phase_ != Phase::AwaitingConnack && phase_ != Phase::Connected) {
         return;
     }

@@ -12,7 +12,8 @@ using protocol::PropertyId;
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
-void ClientEndpoint::publish(session::Delivery delivery) {
+void ClientEndpoint::publish(session::Delivery delivery, TimePoint now) {
+    now_ = now;
     pending_.push_back(std::move(delivery));
     fill_window();
 }
@@ -210,7 +211,8 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
     emit(MessageReceived{std::move(publish), receipt});
 }
 
-void ClientEndpoint::acknowledge(std::uint64_t receipt, ReasonCode reason) {
+void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now, ReasonCode reason) {
+    now_ = now;
     const auto found =
         std::find_if(unacknowledged_.begin(), unacknowledged_.end(),
                      [receipt](const auto& entry) { return entry.second.receipt == receipt; });

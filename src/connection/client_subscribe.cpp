@@ -7,7 +7,8 @@ namespace petrel::connection {
 
 using protocol::ReasonCode;
 
-void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions) {
+void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions, TimePoint now) {
+    now_ = now;
     for (const protocol::Subscription& subscription : subscriptions) {
         auto same = [&](const protocol::Subscription& held) {
             return held.filter == subscription.filter;
@@ -22,7 +23,8 @@ void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions
     send_request(Request{std::move(subscriptions), {}, true});
 }
 
-void ClientEndpoint::unsubscribe(std::vector<std::string> filters) {
+void ClientEndpoint::unsubscribe(std::vector<std::string> filters, TimePoint now) {
+    now_ = now;
     for (const std::string& filter : filters) {
         std::erase_if(subscriptions_,
                       [&](const protocol::Subscription& held) { return held.filter == filter; });
