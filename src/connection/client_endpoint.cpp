@@ -62,6 +62,12 @@ void ClientEndpoint::receive(protocol::ByteView bytes, TimePoint now) {
     }
     core_.append(bytes, now);
     while (phase_ == Phase::AwaitingConnack || phase_ == Phase::Connected) {
+        const auto type = core_.next_type();
+        if (phase_ == Phase::AwaitingConnack && type && *type != protocol::PacketType::Connack) {
+            // Known from the first byte: no need to wait for the rest of whatever this is.
+            fail(protocol::protocol_error("packet other than CONNACK before CONNACK"));
+            return;
+        }
         ReadResult read = core_.next_packet(false);
         if (read.kind == ReadResult::Kind::Incomplete) {
             return;
