@@ -3,6 +3,7 @@
 // acknowledgements are in client_publish.cpp, subscriptions in client_subscribe.cpp.
 #include "petrel/connection/client_endpoint.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace petrel::connection {
@@ -20,6 +21,7 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
         connection_lost();
     }
     options_ = std::move(options);
+    options_.receive_maximum = std::max<std::uint16_t>(1, options_.receive_maximum);  // 0: invalid
     const bool v5 = options_.version == ProtocolVersion::V5;
     core_.open(options_.version, options_.maximum_packet_size, options_.topic_alias_maximum, now);
     phase_ = Phase::AwaitingConnack;
@@ -40,8 +42,7 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
                                           options_.session_expiry);
         }
         if (options_.receive_maximum != 0xFFFF) {
-            connect.properties.add_number(PropertyId::ReceiveMaximum,
-                                          std::max<std::uint16_t>(1, options_.receive_maximum));
+            connect.properties.add_number(PropertyId::ReceiveMaximum, options_.receive_maximum);
         }
         if (options_.maximum_packet_size != 0) {
             connect.properties.add_number(PropertyId::MaximumPacketSize,
@@ -160,8 +161,9 @@ void ClientEndpoint::on_connack(const protocol::Connack& connack) {
     maximum_qos_ = connected.maximum_qos;
     retain_available_ = connected.retain_available;
     phase_ = Phase::Connected;
-    const bool resume = connack.session_present && have_session_;
-    have_session_ = true;
+    // Session Present after Clean Start 0: the server kept the session we asked it to keep
+    // (this object's, or one the embedder restored after a restart of its own).
+    const bool resume = connack.session_present;
     const std::uint16_t receive_maximum = connected.receive_maximum;
     emit(std::move(connected));
     if (resume) {
@@ -209,9 +211,9 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     // should hold; an UNSUBSCRIBE has nothing left to remove.
     for (Request& request : unsent_requests_) {
         if (!request.subscribe) {
-            emit(Unsubscribed{std::move(request.filters),
-                              std::vector<ReasonCode>(request.filters.size(),
-                                                      ReasonCode::NoSubscriptionExisted)});
+            std::vector<ReasonCode> reasons(request.filters.size(),
+                                            ReasonCode::NoSubscriptionExisted);
+            emit(Unsubscribed{std::move(request.filters), std::move(reasons)});
         }
     }
     unsent_requests_.clear();

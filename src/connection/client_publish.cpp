@@ -99,13 +99,20 @@ void ClientEndpoint::write_flow(std::vector<session::OutboundPacket> packets) {
     }
 }
 
-std::uint64_t ClientEndpoint::seq_of(protocol::PacketId id) const {
+const session::InflightMessage* ClientEndpoint::find_inflight(protocol::PacketId id) const {
+    // A walk of the window (the server's Receive Maximum at most), which OutboundFlow
+    // indexes but does not expose; kept out of the session layer's header on purpose.
     for (const session::InflightMessage& flight : flow_.inflight()) {
         if (flight.packet_id == id) {
-            return flight.delivery.seq;
+            return &flight;
         }
     }
-    return 0;
+    return nullptr;
+}
+
+std::uint64_t ClientEndpoint::seq_of(protocol::PacketId id) const {
+    const session::InflightMessage* flight = find_inflight(id);
+    return flight != nullptr ? flight->delivery.seq : 0;
 }
 
 bool ClientEndpoint::wrong_acknowledgement(session::AckOutcome outcome, const char* what) {

@@ -72,12 +72,7 @@ protocol::PacketId ClientEndpoint::allocate_request_id() {
     // away, where the flow will not arrive before 32,767 more flights, far more than a
     // SUBACK takes to come back. Ids in flight or requested are skipped.
     auto id = static_cast<protocol::PacketId>(last_flow_id_ + 0x8000);
-    auto in_flight = [this](protocol::PacketId candidate) {
-        return std::any_of(
-            flow_.inflight().begin(), flow_.inflight().end(),
-            [&](const session::InflightMessage& flight) { return flight.packet_id == candidate; });
-    };
-    while (id == 0 || requests_.contains(id) || in_flight(id)) {
+    while (id == 0 || requests_.contains(id) || find_inflight(id) != nullptr) {
         id = static_cast<protocol::PacketId>(id + 1);
     }
     return id;

@@ -111,6 +111,7 @@ class ClientEndpoint {
     protocol::Publish make_publish(const session::OutboundPacket& packet) const;
     // The Delivery::seq of the flight with packet id `id` (0 if none).
     std::uint64_t seq_of(protocol::PacketId id) const;
+    const session::InflightMessage* find_inflight(protocol::PacketId id) const;
     void send_request(Request request);
     protocol::PacketId allocate_request_id();
     // Not a protocol violation: true when `outcome` was one (closed with `what`).
@@ -133,7 +134,6 @@ class ClientEndpoint {
     std::optional<TimePoint> ping_sent_at_;  // PINGREQ waiting for its PINGRESP
     protocol::Qos maximum_qos_ = 2;          // the server's, this connection
     bool retain_available_ = true;
-    bool have_session_ = false;  // a CONNACK has set up session state with the server
 
     session::OutboundFlow flow_;
     std::deque<session::Delivery> pending_;  // not in flight yet, in publish() order

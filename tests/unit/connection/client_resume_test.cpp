@@ -120,6 +120,18 @@ TEST(ClientResume, SessionLostRestartsTheFlightsAsNewMessages) {
               1u);
 }
 
+TEST(ClientResume, ASessionKeptFromBeforeIsResumedOnTheFirstConnection) {
+    // The embedder asked to keep a session (Clean Start 0) the server still holds, from
+    // before a restart of its own: nothing to resend, and nothing to subscribe again.
+    ClientDriver client;
+    client.endpoint.subscribe({protocol::Subscription{"a", {}}}, client.now);
+    client.start(persistent());
+    const Drained resumed = client.feed(kSessionPresent);
+    EXPECT_TRUE(resumed.one<Connected>().session_present);
+    // The SUBSCRIBE asked for before the CONNACK still goes, once.
+    EXPECT_EQ(resumed.sent_types(), std::vector<PacketType>{PacketType::Subscribe});
+}
+
 TEST(ClientResume, CleanStartRestartsToo) {
     ClientDriver client;
     client.connect();

@@ -150,3 +150,22 @@ TEST(ClientSubscribe, SubscribeOverTheServersMaximumPacketSizeIsRefusedUnsent) {
 
 }  // namespace
 }  // namespace petrel::connection::testing
+
+namespace petrel::connection::testing {
+namespace {
+
+TEST(ClientSubscribe, AnUnansweredUnsubscribeEndsWhenTheSessionIsLost) {
+    ClientDriver client;
+    client.connect();
+    client.endpoint.unsubscribe({"gone"}, client.now);
+    client.drain();
+    client.endpoint.connection_lost();
+    const Drained restarted = client.connect();
+    const Unsubscribed unsubscribed = restarted.one<Unsubscribed>();
+    EXPECT_EQ(unsubscribed.filters, std::vector<std::string>{"gone"});
+    EXPECT_EQ(unsubscribed.reasons, std::vector<ReasonCode>{ReasonCode::NoSubscriptionExisted});
+    EXPECT_TRUE(restarted.sent_of<protocol::Unsubscribe>().empty());
+}
+
+}  // namespace
+}  // namespace petrel::connection::testing
