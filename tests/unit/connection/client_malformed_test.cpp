@@ -1,5 +1,7 @@
 // Client role: what a server may not send, and bytes that are not MQTT. v5 is told why in
 // a DISCONNECT; 3.1.1 is closed without a word.
+#include <random>
+
 #include "client_test_support.hpp"
 
 namespace petrel::connection::testing {
@@ -181,6 +183,68 @@ TEST(ClientMalformed, SeveralPacketsInOneReadStopAtTheViolation) {
     const Drained drained = client.drain();
     EXPECT_EQ(drained.all<MessageReceived>().size(), 1u);
     EXPECT_EQ(drained.all<Closed>().size(), 1u);
+}
+
+}  // namespace
+}  // namespace petrel::connection::testing
+
+namespace petrel::connection::testing {
+namespace {
+
+// Whatever a server sends, the endpoint answers with well-formed packets (the driver
+// decodes every byte written), reads nothing after it closed, and does not crash.
+TEST(ClientMalformed, ArbitraryInputIsHandledGracefully) {
+    std::mt19937 random(12);
+    for (int round = 0; round < 400; ++round) {
+        const auto version = round % 2 == 0 ? ProtocolVersion::V5 : ProtocolVersion::V311;
+        ClientDriver client(version);
+        ClientOptions with = options(version);
+        with.topic_alias_maximum = 4;
+        with.maximum_packet_size = 512;
+        client.connect(with);
+        client.publish(delivery("t", "x", 1, 1));
+        client.publish(delivery("t", "y", 2, 2));
+        bool closed = false;
+        for (int step = 0; step < 20 && !closed; ++step) {
+            std::string bytes;
+            if (random() % 3 == 0) {
+                // A plausible packet: a publish response for a small id.
+                const auto id = static_cast<protocol::PacketId>(1 + random() % 3);
+                switch (random() % 4) {
+                    case 0:
+                        protocol::encode(protocol::Puback{id, ReasonCode::Success, {}}, version,
+                                         bytes);
+                        break;
+                    case 1:
+                        protocol::encode(protocol::Pubrec{id, ReasonCode::Success, {}}, version,
+                                         bytes);
+                        break;
+                    case 2:
+                        protocol::encode(protocol::Pubcomp{id, ReasonCode::Success, {}}, version,
+                                         bytes);
+                        break;
+                    default:
+                        protocol::encode(protocol::Pubrel{id, ReasonCode::Success, {}}, version,
+                                         bytes);
+                        break;
+                }
+            } else {
+                bytes.resize(1 + random() % 12);
+                for (char& byte : bytes) {
+                    byte = static_cast<char>(random());
+                }
+            }
+            client.feed_bytes(bytes);
+            client.now += 1s;
+            client.endpoint.tick(client.now);
+            const Drained drained = client.drain();
+            closed = !drained.all<Closed>().empty();
+        }
+        if (closed) {
+            client.feed_bytes(std::string("\x30\x03\x00\x01t", 5));
+            EXPECT_TRUE(client.drain().events.empty());
+        }
+    }
 }
 
 }  // namespace
