@@ -202,6 +202,7 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     }
     pending_.insert(pending_.begin(), restart.begin(), restart.end());
     flow_ = session::OutboundFlow(session::OutboundLimits{max_inflight_, 0, 0, 0, 0});
+    last_flow_id_ = 0;  // a new flow numbers from 1 again
     flow_.set_receive_maximum(receive_maximum);
     inbound_qos2_ = session::InboundQos2();
     unacknowledged_.clear();  // nobody will resend them: their acknowledgements go nowhere

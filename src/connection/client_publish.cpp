@@ -22,7 +22,7 @@ void ClientEndpoint::fill_window() {
     // Everything waits in pending_, in order, and enters the flow only when the window has
     // room: so each message meets the limits of the connection it is actually sent on.
     while (phase_ == Phase::Connected && !pending_.empty() &&
-           flow_.inflight_count() < flow_.window()) {
+           flow_.inflight_count() < flow_.window() && !next_flight_collides()) {
         session::Delivery delivery = std::move(pending_.front());
         pending_.pop_front();
         const protocol::Qos requested = delivery.qos;

@@ -114,6 +114,8 @@ class ClientEndpoint {
     const session::InflightMessage* find_inflight(protocol::PacketId id) const;
     void send_request(Request request);
     protocol::PacketId allocate_request_id();
+    // Whether the id the flow would give the next flight is a request's still unanswered.
+    bool next_flight_collides() const;
     // Not a protocol violation: true when `outcome` was one (closed with `what`).
     bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
 

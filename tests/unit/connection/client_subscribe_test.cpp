@@ -169,3 +169,33 @@ TEST(ClientSubscribe, AnUnansweredUnsubscribeEndsWhenTheSessionIsLost) {
 
 }  // namespace
 }  // namespace petrel::connection::testing
+
+namespace petrel::connection::testing {
+namespace {
+
+TEST(ClientSubscribe, AFlightNeverTakesTheIdOfAnUnansweredRequest) {
+    // One flight at a time, so that the flow's ids climb to the SUBSCRIBE's.
+    ClientDriver client(ProtocolVersion::V5, 1);
+    client.connect();
+    client.endpoint.subscribe({subscription("a", 0)}, client.now);
+    const auto request = client.drain().sent_of<protocol::Subscribe>().at(0).packet_id;
+    protocol::PacketId last = 0;
+    for (;;) {
+        const auto sent = client.publish(delivery("t", "x", 1)).sent_of<protocol::Publish>();
+        if (sent.empty()) {
+            break;  // held back
+        }
+        last = sent[0].packet_id;
+        ASSERT_NE(last, request);
+        client.feed(protocol::Puback{last, ReasonCode::Success, {}});
+    }
+    EXPECT_EQ(static_cast<protocol::PacketId>(last + 1), request);
+    // Once answered, the id is free and the held-back message goes with it.
+    const Drained answered = client.feed(protocol::Suback{request, {ReasonCode::Success}, {}});
+    answered.one<Subscribed>();
+    ASSERT_EQ(answered.sent_of<protocol::Publish>().size(), 1u);
+    EXPECT_EQ(answered.sent_of<protocol::Publish>()[0].packet_id, request);
+}
+
+}  // namespace
+}  // namespace petrel::connection::testing
