@@ -3,6 +3,7 @@
 // acknowledgements are in client_publish.cpp, subscriptions in client_subscribe.cpp.
 #include "petrel/connection/client_endpoint.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace petrel::connection {
@@ -20,6 +21,7 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
         connection_lost();
     }
     options_ = std::move(options);
+    options_.receive_maximum = std::max<std::uint16_t>(1, options_.receive_maximum);  // 0: invalid
     const bool v5 = options_.version == ProtocolVersion::V5;
     core_.open(options_.version, options_.maximum_packet_size, options_.topic_alias_maximum, now);
     phase_ = Phase::AwaitingConnack;
@@ -40,8 +42,7 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
                                           options_.session_expiry);
         }
         if (options_.receive_maximum != 0xFFFF) {
-            connect.properties.add_number(PropertyId::ReceiveMaximum,
-                                          std::max<std::uint16_t>(1, options_.receive_maximum));
+            connect.properties.add_number(PropertyId::ReceiveMaximum, options_.receive_maximum);
         }
         if (options_.maximum_packet_size != 0) {
             connect.properties.add_number(PropertyId::MaximumPacketSize,
@@ -62,6 +63,12 @@ void ClientEndpoint::receive(protocol::ByteView bytes, TimePoint now) {
     }
     core_.append(bytes, now);
     while (phase_ == Phase::AwaitingConnack || phase_ == Phase::Connected) {
+        const auto type = core_.next_type();
+        if (phase_ == Phase::AwaitingConnack && type && *type != protocol::PacketType::Connack) {
+            // Known from the first byte: no need to wait for the rest of whatever this is.
+            fail(protocol::protocol_error("packet other than CONNACK before CONNACK"));
+            return;
+        }
         ReadResult read = core_.next_packet(false);
         if (read.kind == ReadResult::Kind::Incomplete) {
             return;
@@ -154,8 +161,9 @@ void ClientEndpoint::on_connack(const protocol::Connack& connack) {
     maximum_qos_ = connected.maximum_qos;
     retain_available_ = connected.retain_available;
     phase_ = Phase::Connected;
-    const bool resume = connack.session_present && have_session_;
-    have_session_ = true;
+    // Session Present after Clean Start 0: the server kept the session we asked it to keep
+    // (this object's, or one the embedder restored after a restart of its own).
+    const bool resume = connack.session_present;
     const std::uint16_t receive_maximum = connected.receive_maximum;
     emit(std::move(connected));
     if (resume) {
@@ -194,6 +202,7 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     }
     pending_.insert(pending_.begin(), restart.begin(), restart.end());
     flow_ = session::OutboundFlow(session::OutboundLimits{max_inflight_, 0, 0, 0, 0});
+    last_flow_id_ = 0;  // a new flow numbers from 1 again
     flow_.set_receive_maximum(receive_maximum);
     inbound_qos2_ = session::InboundQos2();
     unacknowledged_.clear();  // nobody will resend them: their acknowledgements go nowhere
@@ -203,9 +212,9 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     // should hold; an UNSUBSCRIBE has nothing left to remove.
     for (Request& request : unsent_requests_) {
         if (!request.subscribe) {
-            emit(Unsubscribed{std::move(request.filters),
-                              std::vector<ReasonCode>(request.filters.size(),
-                                                      ReasonCode::NoSubscriptionExisted)});
+            std::vector<ReasonCode> reasons(request.filters.size(),
+                                            ReasonCode::NoSubscriptionExisted);
+            emit(Unsubscribed{std::move(request.filters), std::move(reasons)});
         }
     }
     unsent_requests_.clear();
@@ -270,7 +279,8 @@ void ClientEndpoint::connection_lost() {
     requests_.clear();
 }
 
-void ClientEndpoint::disconnect(ReasonCode reason) {
+void ClientEndpoint::disconnect(ReasonCode reason, TimePoint now) {
+    now_ = now;
     if (phase_ != Phase::AwaitingConnack && phase_ != Phase::Connected) {
         return;
     }

@@ -12,7 +12,8 @@ using protocol::PropertyId;
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
-void ClientEndpoint::publish(session::Delivery delivery) {
+void ClientEndpoint::publish(session::Delivery delivery, TimePoint now) {
+    now_ = now;
     pending_.push_back(std::move(delivery));
     fill_window();
 }
@@ -21,7 +22,7 @@ void ClientEndpoint::fill_window() {
     // Everything waits in pending_, in order, and enters the flow only when the window has
     // room: so each message meets the limits of the connection it is actually sent on.
     while (phase_ == Phase::Connected && !pending_.empty() &&
-           flow_.inflight_count() < flow_.window()) {
+           flow_.inflight_count() < flow_.window() && !next_flight_collides()) {
         session::Delivery delivery = std::move(pending_.front());
         pending_.pop_front();
         const protocol::Qos requested = delivery.qos;
@@ -98,13 +99,20 @@ void ClientEndpoint::write_flow(std::vector<session::OutboundPacket> packets) {
     }
 }
 
-std::uint64_t ClientEndpoint::seq_of(protocol::PacketId id) const {
+const session::InflightMessage* ClientEndpoint::find_inflight(protocol::PacketId id) const {
+    // A walk of the window (the server's Receive Maximum at most), which OutboundFlow
+    // indexes but does not expose; kept out of the session layer's header on purpose.
     for (const session::InflightMessage& flight : flow_.inflight()) {
         if (flight.packet_id == id) {
-            return flight.delivery.seq;
+            return &flight;
         }
     }
-    return 0;
+    return nullptr;
+}
+
+std::uint64_t ClientEndpoint::seq_of(protocol::PacketId id) const {
+    const session::InflightMessage* flight = find_inflight(id);
+    return flight != nullptr ? flight->delivery.seq : 0;
 }
 
 bool ClientEndpoint::wrong_acknowledgement(session::AckOutcome outcome, const char* what) {
@@ -210,7 +218,8 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
     emit(MessageReceived{std::move(publish), receipt});
 }
 
-void ClientEndpoint::acknowledge(std::uint64_t receipt, ReasonCode reason) {
+void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now, ReasonCode reason) {
+    now_ = now;
     const auto found =
         std::find_if(unacknowledged_.begin(), unacknowledged_.end(),
                      [receipt](const auto& entry) { return entry.second.receipt == receipt; });

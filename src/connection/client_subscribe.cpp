@@ -7,7 +7,8 @@ namespace petrel::connection {
 
 using protocol::ReasonCode;
 
-void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions) {
+void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions, TimePoint now) {
+    now_ = now;
     for (const protocol::Subscription& subscription : subscriptions) {
         auto same = [&](const protocol::Subscription& held) {
             return held.filter == subscription.filter;
@@ -22,7 +23,8 @@ void ClientEndpoint::subscribe(std::vector<protocol::Subscription> subscriptions
     send_request(Request{std::move(subscriptions), {}, true});
 }
 
-void ClientEndpoint::unsubscribe(std::vector<std::string> filters) {
+void ClientEndpoint::unsubscribe(std::vector<std::string> filters, TimePoint now) {
+    now_ = now;
     for (const std::string& filter : filters) {
         std::erase_if(subscriptions_,
                       [&](const protocol::Subscription& held) { return held.filter == filter; });
@@ -67,18 +69,32 @@ void ClientEndpoint::send_request(Request request) {
 protocol::PacketId ClientEndpoint::allocate_request_id() {
     // One id space for PUBLISH, SUBSCRIBE and UNSUBSCRIBE [MQTT-2.2.1-3]. The flow takes its
     // ids in turn after the newest one it gave out; a request takes the id half the space
-    // away, where the flow will not arrive before 32,767 more flights, far more than a
-    // SUBACK takes to come back. Ids in flight or requested are skipped.
+    // away, where the flow will not arrive before 32,767 more flights. Should it arrive
+    // there all the same, fill_window() waits for the answer (next_flight_collides).
     auto id = static_cast<protocol::PacketId>(last_flow_id_ + 0x8000);
-    auto in_flight = [this](protocol::PacketId candidate) {
-        return std::any_of(
-            flow_.inflight().begin(), flow_.inflight().end(),
-            [&](const session::InflightMessage& flight) { return flight.packet_id == candidate; });
-    };
-    while (id == 0 || requests_.contains(id) || in_flight(id)) {
+    while (id == 0 || requests_.contains(id) || find_inflight(id) != nullptr) {
         id = static_cast<protocol::PacketId>(id + 1);
     }
     return id;
+}
+
+bool ClientEndpoint::next_flight_collides() const {
+    // The flow's next id is the first after last_flow_id_ not in flight, so at most
+    // inflight_count() + 1 ahead: only a request in that range can be hit, and the exact
+    // id (a walk of the window) is worked out only then.
+    const std::size_t reach = flow_.inflight_count() + 1;
+    const bool near = std::any_of(requests_.begin(), requests_.end(), [&](const auto& entry) {
+        const auto ahead = static_cast<std::uint16_t>(entry.first - last_flow_id_);
+        return ahead != 0 && ahead <= reach;
+    });
+    if (!near) {
+        return false;
+    }
+    protocol::PacketId next = last_flow_id_;
+    do {  // as OutboundFlow::allocate_packet_id: 1..65535, skipping ids in flight
+        next = static_cast<protocol::PacketId>(next == 0xFFFF ? 1 : next + 1);
+    } while (find_inflight(next) != nullptr);
+    return requests_.contains(next);
 }
 
 void ClientEndpoint::on_suback(const protocol::Suback& suback) {
@@ -104,6 +120,7 @@ void ClientEndpoint::on_suback(const protocol::Suback& suback) {
         }
     }
     emit(Subscribed{std::move(request.subscriptions), suback.reasons});
+    fill_window();  // its packet id may have held the next flight back
 }
 
 void ClientEndpoint::on_unsuback(const protocol::Unsuback& unsuback) {
@@ -121,6 +138,7 @@ void ClientEndpoint::on_unsuback(const protocol::Unsuback& unsuback) {
     Request request = std::move(found->second);
     requests_.erase(found);
     emit(Unsubscribed{std::move(request.filters), unsuback.reasons});
+    fill_window();  // its packet id may have held the next flight back
 }
 
 }  // namespace petrel::connection

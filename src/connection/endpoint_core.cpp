@@ -51,6 +51,13 @@ ReadResult EndpointCore::next_packet(bool awaiting_connect) {
     return read;
 }
 
+std::optional<protocol::PacketType> EndpointCore::next_type() const {
+    if (consumed_ == input_.size()) {
+        return std::nullopt;
+    }
+    return static_cast<protocol::PacketType>(static_cast<std::uint8_t>(input_[consumed_]) >> 4);
+}
+
 EncodedPacket EndpointCore::write(const protocol::Packet& packet, std::string& out, TimePoint now) {
     const EncodedPacket encoded = encode_for_peer(packet, peer_, out);
     if (encoded.fits) {

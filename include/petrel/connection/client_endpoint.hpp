@@ -45,23 +45,25 @@ class ClientEndpoint {
     void connection_lost();
     // Ends the connection from our side (v5: DISCONNECT with `reason`; 0x04 asks the
     // server to publish the will).
-    void disconnect(protocol::ReasonCode reason = protocol::ReasonCode::Success);
+    void disconnect(protocol::ReasonCode reason, TimePoint now);
 
     // Subscriptions the endpoint keeps for the session: sent now when connected, else at
     // the next CONNACK; all of them again whenever the server has lost the session.
-    void subscribe(std::vector<protocol::Subscription> subscriptions);
-    void unsubscribe(std::vector<std::string> filters);
+    void subscribe(std::vector<protocol::Subscription> subscriptions, TimePoint now);
+    void unsubscribe(std::vector<std::string> filters, TimePoint now);
 
     // A message for the server. It waits (in order, whatever its QoS) while there is no
     // connection or the window is full. Sent at min(QoS, the server's Maximum QoS) and
     // without RETAIN when the server has no retained messages (see docs/architecture.md).
-    void publish(session::Delivery delivery);
+    void publish(session::Delivery delivery, TimePoint now);
 
     // The embedder has stored or routed the message of MessageReceived `receipt`: PUBACK or
     // PUBREC now. A failure `reason` refuses it (v5: in the PUBACK/PUBREC; 3.1.1 cannot say
     // no, so the connection is closed and the server sends it again).
-    void acknowledge(std::uint64_t receipt,
+    void acknowledge(std::uint64_t receipt, TimePoint now,
                      protocol::ReasonCode reason = protocol::ReasonCode::Success);
+
+    // Every input takes the current time: what is written counts for the keep alive.
 
     // Everything that happened since the last call, in order.
     std::vector<ClientEvent> take_events();
@@ -109,8 +111,11 @@ class ClientEndpoint {
     protocol::Publish make_publish(const session::OutboundPacket& packet) const;
     // The Delivery::seq of the flight with packet id `id` (0 if none).
     std::uint64_t seq_of(protocol::PacketId id) const;
+    const session::InflightMessage* find_inflight(protocol::PacketId id) const;
     void send_request(Request request);
     protocol::PacketId allocate_request_id();
+    // Whether the id the flow would give the next flight is a request's still unanswered.
+    bool next_flight_collides() const;
     // Not a protocol violation: true when `outcome` was one (closed with `what`).
     bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
 
@@ -131,7 +136,6 @@ class ClientEndpoint {
     std::optional<TimePoint> ping_sent_at_;  // PINGREQ waiting for its PINGRESP
     protocol::Qos maximum_qos_ = 2;          // the server's, this connection
     bool retain_available_ = true;
-    bool have_session_ = false;  // a CONNACK has set up session state with the server
 
     session::OutboundFlow flow_;
     std::deque<session::Delivery> pending_;  // not in flight yet, in publish() order

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "petrel/connection/keep_alive.hpp"
@@ -37,6 +38,8 @@ class EndpointCore {
     // The next packet from what is buffered (Incomplete when it has not all arrived);
     // `awaiting_connect`: the server role's first-packet rules.
     ReadResult next_packet(bool awaiting_connect);
+    // The type of the next packet, known from its first byte alone (nullopt: none buffered).
+    std::optional<protocol::PacketType> next_type() const;
 
     // Appends `packet`, encoded for the peer, to `out`; see encode_for_peer.
     EncodedPacket write(const protocol::Packet& packet, std::string& out, TimePoint now);

@@ -139,7 +139,7 @@ TEST(ClientConnect, ConnackInPiecesIsReadWhenWhole) {
 TEST(ClientConnect, DisconnectSendsItsReason) {
     ClientDriver client;
     client.connect();
-    client.endpoint.disconnect(ReasonCode::DisconnectWithWillMessage);
+    client.endpoint.disconnect(ReasonCode::DisconnectWithWillMessage, client.now);
     const Drained closed = client.drain();
     ASSERT_EQ(closed.sent_of<protocol::Disconnect>().size(), 1u);
     EXPECT_EQ(closed.sent_of<protocol::Disconnect>()[0].reason,

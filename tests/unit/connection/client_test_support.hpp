@@ -123,7 +123,7 @@ class ClientDriver {
     }
     Drained connect(protocol::Connack connack = {}) { return connect(options(version), connack); }
     Drained publish(session::Delivery d) {
-        endpoint.publish(std::move(d));
+        endpoint.publish(std::move(d), now);
         return drain();
     }
     Drained tick() {
