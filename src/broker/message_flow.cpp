@@ -116,7 +116,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (const auto refusal =
             check_message_acceptance(facts_of(publish), worker_.context().config)) {
         log_refused_publish(*refusal, publish);
-        drop_publish(qos, packet_id, refusal->code, refusal->what);
+        drop_publish(qos, packet_id, protocol::puback_reason_for(refusal->code), refusal->what);
         return;
     }
     if (worker_.context().config.message_size_limit > 0 && drop_oversized_publish(publish)) {
@@ -194,7 +194,7 @@ void ClientConnection::refuse_unauthorized_publish(protocol::Qos qos, protocol::
 }
 
 void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet_id,
-                                    ReasonCode reason, const std::string& why) {
+                                    protocol::PubackReason reason, const std::string& why) {
     if (qos == 0) {
         return;
     }
@@ -233,20 +233,21 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
     }
     worker_.log().warn("{}: QoS {} PUBLISH (packet id {}) not accepted: {}", describe(), qos,
                        packet_id, result.error);
-    refuse_publish(
-        qos, packet_id,
-        result.out_of_space ? ReasonCode::QuotaExceeded : ReasonCode::ImplementationSpecificError,
-        result.error);
+    refuse_publish(qos, packet_id,
+                   result.out_of_space
+                       ? protocol::PubackReason(ReasonCode::QuotaExceeded)
+                       : protocol::PubackReason(ReasonCode::ImplementationSpecificError),
+                   result.error);
 }
 
 void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
-                                      ReasonCode reason, const std::string& why) {
+                                      protocol::PubackReason reason, const std::string& why) {
     if (qos == 1) {
         unacknowledged_qos1_ -= unacknowledged_qos1_ > 0 ? 1 : 0;
     }
     if (version_ != ProtocolVersion::V5) {
         // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
-        disconnect(reason);
+        disconnect(protocol::disconnect_reason_for(reason));  // sends nothing to 3.1.1
         return;
     }
     protocol::Properties properties;
@@ -271,8 +272,11 @@ void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
         return;
     }
     gate_.run_in_order([this, packet_id, known](const store::CommitResult&) {
-        send(protocol::Pubcomp{
-            packet_id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+        send(protocol::Pubcomp{packet_id,
+                               known
+                                   ? protocol::PubcompReason(ReasonCode::Success)
+                                   : protocol::PubcompReason(ReasonCode::PacketIdentifierNotFound),
+                               {}});
     });
 }
 
@@ -344,35 +348,36 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
     worker_.refill(session_);
 }
 
-std::optional<ReasonCode> ClientConnection::subscription_refusal(
+std::optional<protocol::SubackReason> ClientConnection::subscription_refusal(
     const protocol::Subscription& subscription, bool has_subscription_id) const {
     const Config& config = worker_.context().config;
     const std::string& filter = subscription.filter;
     if (!topic::is_valid_topic_filter(filter)) {
-        return ReasonCode::TopicFilterInvalid;
+        return protocol::SubackReason(ReasonCode::TopicFilterInvalid);
     }
     const auto shared = topic::parse_shared(filter);
     if (too_many_levels(shared ? shared->filter : std::string_view(filter))) {
-        return ReasonCode::TopicFilterInvalid;  // 3.1.1: 0x80 Failure
+        return protocol::SubackReason(ReasonCode::TopicFilterInvalid);  // 3.1.1: 0x80 Failure
     }
     if (shared && !config.shared_subscription_available) {
-        return ReasonCode::SharedSubscriptionsNotSupported;  // CONNACK said so (3.2.2.3.17)
+        return protocol::SubackReason(
+            ReasonCode::SharedSubscriptionsNotSupported);  // CONNACK said so (3.2.2.3.17)
     }
     if (has_subscription_id && !config.subscription_identifier_available) {
-        return ReasonCode::SubscriptionIdentifiersNotSupported;
+        return protocol::SubackReason(ReasonCode::SubscriptionIdentifiersNotSupported);
     }
     if (!config.wildcard_subscription_available &&
         filter.find_first_of("+#") != std::string::npos) {
-        return ReasonCode::WildcardSubscriptionsNotSupported;
+        return protocol::SubackReason(ReasonCode::WildcardSubscriptionsNotSupported);
     }
     if (!worker_.may_subscribe(*session_, filter)) {
-        return ReasonCode::NotAuthorized;
+        return protocol::SubackReason(ReasonCode::NotAuthorized);
     }
     const auto& subscriptions = session_->state.subscriptions;
     if (config.max_subscriptions_per_client > 0 &&
         subscriptions.size() >= config.max_subscriptions_per_client &&
         !subscriptions.contains(filter)) {
-        return ReasonCode::QuotaExceeded;
+        return protocol::SubackReason(ReasonCode::QuotaExceeded);
     }
     return std::nullopt;
 }
@@ -416,7 +421,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
                 store::StoredSubscription{state.client_id(), subscription.filter,
                                           session::SubscriptionRecord{options, subscription_id}});
         }
-        suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
+        suback.reasons.push_back(protocol::granted_qos(options.qos));
 
         // [MQTT-3.3.1-9..11] retained messages on subscribe, as Retain Handling says; none
         // for a shared subscription (3.3.1.3: only a new non-shared subscription gets them).
@@ -483,8 +488,9 @@ void ClientConnection::handle_unsubscribe(protocol::Unsubscribe unsubscribe) {
         if (persistent && existed) {
             worker_.staged().batch().erase_subscription(state.client_id(), filter);
         }
-        unsuback.reasons.push_back(existed ? ReasonCode::Success
-                                           : ReasonCode::NoSubscriptionExisted);
+        unsuback.reasons.push_back(
+            existed ? protocol::UnsubackReason(ReasonCode::Success)
+                    : protocol::UnsubackReason(ReasonCode::NoSubscriptionExisted));
     }
     reply_when_stored(persistent, [this, unsuback = std::move(unsuback)] { send(unsuback); });
 }
