@@ -11,12 +11,14 @@ using protocol::ReasonCode;
 namespace {
 
 // DISCONNECT has no 0x86: a failed re-authentication is 0x87 whatever the reason.
-ReasonCode connack_reason(auth::FailureReason reason) {
-    return reason == auth::FailureReason::BadCredentials ? ReasonCode::BadUserNameOrPassword
-                                                         : ReasonCode::NotAuthorized;
+protocol::ConnackReason connack_reason(auth::FailureReason reason) {
+    return reason == auth::FailureReason::BadCredentials
+               ? protocol::ConnackReason(ReasonCode::BadUserNameOrPassword)
+               : protocol::ConnackReason(ReasonCode::NotAuthorized);
 }
 
-protocol::Auth auth_packet(ReasonCode reason, const std::string& method, const std::string& data) {
+protocol::Auth auth_packet(protocol::AuthReason reason, const std::string& method,
+                           const std::string& data) {
     protocol::Auth packet;
     packet.reason = reason;
     packet.properties.add_text(PropertyId::AuthenticationMethod, method);
@@ -127,7 +129,8 @@ void ClientConnection::on_credentials_checked(CredentialChecker::Outcome outcome
         // A failed login costs the same whether the user exists or not (verify_password).
         const bool busy = outcome == CredentialChecker::Outcome::Busy;
         refuse_connect(
-            busy ? ReasonCode::ServerBusy : ReasonCode::BadUserNameOrPassword,
+            busy ? protocol::ConnackReason(ReasonCode::ServerBusy)
+                 : protocol::ConnackReason(ReasonCode::BadUserNameOrPassword),
             busy ? "too many logins waiting for a password check" : "bad user name or password");
         return;
     }

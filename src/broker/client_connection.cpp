@@ -64,7 +64,7 @@ void ClientConnection::on_data(std::string& input) {
         }
         if (read.kind == Kind::RefuseConnect) {
             version_ = read.version;
-            refuse_connect(read.error.code, read.error.what);
+            refuse_connect(protocol::connack_reason_for(read.error.code), read.error.what);
             break;
         }
         if (read.kind == Kind::Violation) {
@@ -270,21 +270,23 @@ void ClientConnection::fail(const protocol::Error& error) {
         return;
     }
     if (phase_ == Phase::Authenticating) {
-        refuse_connect(error.code, error.what);  // no CONNACK yet: it carries the reason
+        // No CONNACK yet: it carries the reason.
+        refuse_connect(protocol::connack_reason_for(error.code), error.what);
         return;
     }
     worker_.log().info("{}: {} ({}), closing", describe(), protocol::to_string(error.code),
                        error.what);
     // [MQTT-4.13.1-1] a v5 server may send DISCONNECT with the reason before closing.
     if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
-        protocol::Disconnect disconnect{error.code, {}};
+        protocol::Disconnect disconnect{protocol::disconnect_reason_for(error.code), {}};
         disconnect.properties.add_text(protocol::PropertyId::ReasonString, error.what);
         send(disconnect);
     }
     finish(true);
 }
 
-void ClientConnection::disconnect(ReasonCode reason, bool publish_will, std::string_view why) {
+void ClientConnection::disconnect(protocol::DisconnectReason reason, bool publish_will,
+                                  std::string_view why) {
     if (phase_ == Phase::Closed) {
         return;
     }

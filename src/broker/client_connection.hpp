@@ -63,7 +63,7 @@ class ClientConnection {
     // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`
     // (with `why` as its Reason String, when given). The will is published unless the
     // broker is shutting down.
-    void disconnect(protocol::ReasonCode reason, bool publish_will = true,
+    void disconnect(protocol::DisconnectReason reason, bool publish_will = true,
                     std::string_view why = {});
 
     // Encoded size of the PUBLISH that would carry `delivery` to a client of `version`.
@@ -101,7 +101,7 @@ class ClientConnection {
     void on_reauth_step(auth::AuthStep step);
     void handle_auth(const protocol::Auth& packet);
     void hand_over(PendingHandover handover);
-    void refuse_connect(protocol::ReasonCode reason, const char* why);
+    void refuse_connect(protocol::ConnackReason reason, const char* why);
     void handle_publish(protocol::Publish&& publish);
     void handle_puback(const protocol::Puback& ack);
     void handle_pubrec(const protocol::Pubrec& ack);
@@ -112,7 +112,7 @@ class ClientConnection {
     bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
     void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
-    std::optional<protocol::ReasonCode> subscription_refusal(
+    std::optional<protocol::SubackReason> subscription_refusal(
         const protocol::Subscription& subscription, bool has_subscription_id) const;
     void handle_unsubscribe(protocol::Unsubscribe unsubscribe);
     void handle_disconnect(const protocol::Disconnect& disconnect);
@@ -123,20 +123,18 @@ class ClientConnection {
     // A QoS 1/2 PUBLISH not accepted: v5 PUBACK/PUBREC with `reason` (and `why` as its
     // reason string, when the client allows them), 3.1.1 closed without acknowledgement.
     void refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
-                        protocol::ReasonCode reason, const std::string& why);
+                        protocol::PubackReason reason, const std::string& why);
     // A PUBLISH the ACL forbids: dropped; v5 QoS 1/2 get 0x87, 3.1.1 a normal acknowledgement.
     void refuse_unauthorized_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                      const std::string& topic);
     // A PUBLISH the broker will not take for good (the ACL, a topic too deep): dropped; v5
     // QoS 1/2 get `reason` and `why`. 3.1.1 cannot say no (3.3.5): it gets the normal
     // acknowledgement, since closing would only make the client resend it forever.
-    void drop_publish(protocol::Qos qos, protocol::PacketId packet_id, protocol::ReasonCode reason,
-                      const std::string& why);
+    void drop_publish(protocol::Qos qos, protocol::PacketId packet_id,
+                      protocol::PubackReason reason, const std::string& why);
     // message_size_limit: true when the PUBLISH's payload is over it and was dropped as
     // drop_publish does (v5 QoS 1/2 get 0x83); mosquitto_options.cpp.
     bool drop_oversized_publish(const protocol::Publish& publish);
-    // More levels than max_topic_levels (a topic name or a filter without $share/g/).
-    bool too_many_levels(std::string_view topic) const;
     // The log line of a PUBLISH that check_message_acceptance refused (counted where the
     // metrics want it).
     void log_refused_publish(const MessageRefusal& refusal, const protocol::Publish& publish);

@@ -34,7 +34,7 @@ void leave_out_optional_properties(protocol::Connack& connack, std::uint32_t lim
 
 }  // namespace
 
-void ClientConnection::refuse_connect(ReasonCode reason, const char* why) {
+void ClientConnection::refuse_connect(protocol::ConnackReason reason, const char* why) {
     worker_.log().info("{}: CONNECT refused: {} ({})", describe(), protocol::to_string(reason),
                        why);
     protocol::Connack connack;
@@ -63,7 +63,7 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
         return;
     }
     if (const auto refusal = check_mosquitto_connect_options(connect, listener_, config)) {
-        refuse_connect(refusal->code, refusal->what);
+        refuse_connect(protocol::connack_reason_for(refusal->code), refusal->what);
         return;
     }
     AcceptedConnect accepted;
@@ -94,21 +94,22 @@ void ClientConnection::handle_connect(protocol::Connect&& connect) {
     if (config.server_redirect) {
         // Server redirection (4.11): a v5 client learns where to go (Server Reference);
         // older ones only that this server is unavailable.
-        refuse_connect(
-            config.server_redirect->moved ? ReasonCode::ServerMoved : ReasonCode::UseAnotherServer,
-            "server_redirect is configured");
+        refuse_connect(config.server_redirect->moved
+                           ? protocol::ConnackReason(ReasonCode::ServerMoved)
+                           : protocol::ConnackReason(ReasonCode::UseAnotherServer),
+                       "server_redirect is configured");
         return;
     }
     if (connect.will) {
         if (const auto violation = check_message_form(facts_of(*connect.will), config)) {
-            refuse_connect(violation->code, violation->what);
+            refuse_connect(protocol::connack_reason_for(violation->code), violation->what);
             return;
         }
         connect.will->topic = listener_.mount_topic(std::move(connect.will->topic));
         // Refused now rather than dropped when it is due, so the client knows (a will
         // under $SYS: v5 0x87, 3.1.1 code 5).
         if (const auto refusal = check_message_acceptance(facts_of(*connect.will), config)) {
-            refuse_connect(refusal->code, refusal->what);
+            refuse_connect(protocol::connack_reason_for(refusal->code), refusal->what);
             return;
         }
     }

@@ -39,7 +39,9 @@ struct MessageRefusal {
         PayloadNotUtf8,        // Payload Format Indicator 1 on bytes that are not UTF-8
     };
     Rule rule;
-    protocol::ReasonCode code;  // valid in CONNACK, PUBACK, PUBREC and DISCONNECT alike
+    // CONNACK may carry every one; DISCONNECT those of the violations, PUBACK/PUBREC those
+    // of the others. The packet's reason is protocol::connack_reason_for(code) and so on.
+    protocol::ReasonCode code;
     const char* what;
     // A protocol violation ends a PUBLISH's connection; the others only refuse the message.
     bool violation() const {

@@ -94,10 +94,6 @@ void ClientConnection::log_refused_publish(const MessageRefusal& refusal,
     }
 }
 
-bool ClientConnection::too_many_levels(std::string_view topic) const {
-    return exceeds_topic_levels(topic, worker_.context().config);
-}
-
 void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (!within_publish_rate() || !publish_allowed(publish)) {
         return;
@@ -112,7 +108,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     if (const auto refusal =
             check_message_acceptance(facts_of(publish), worker_.context().config)) {
         log_refused_publish(*refusal, publish);
-        drop_publish(qos, packet_id, refusal->code, refusal->what);
+        drop_publish(qos, packet_id, protocol::puback_reason_for(refusal->code), refusal->what);
         return;
     }
     if (worker_.context().config.message_size_limit > 0 && drop_oversized_publish(publish)) {
@@ -188,7 +184,7 @@ void ClientConnection::refuse_unauthorized_publish(protocol::Qos qos, protocol::
 }
 
 void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet_id,
-                                    ReasonCode reason, const std::string& why) {
+                                    protocol::PubackReason reason, const std::string& why) {
     if (qos == 0) {
         return;
     }
@@ -226,20 +222,21 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
     }
     worker_.log().warn("{}: QoS {} PUBLISH (packet id {}) not accepted: {}", describe(), qos,
                        packet_id, result.error);
-    refuse_publish(
-        qos, packet_id,
-        result.out_of_space ? ReasonCode::QuotaExceeded : ReasonCode::ImplementationSpecificError,
-        result.error);
+    refuse_publish(qos, packet_id,
+                   result.out_of_space
+                       ? protocol::PubackReason(ReasonCode::QuotaExceeded)
+                       : protocol::PubackReason(ReasonCode::ImplementationSpecificError),
+                   result.error);
 }
 
 void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
-                                      ReasonCode reason, const std::string& why) {
+                                      protocol::PubackReason reason, const std::string& why) {
     if (qos == 1) {
         inbound_window_.qos1_answered();
     }
     if (version_ != ProtocolVersion::V5) {
         // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
-        disconnect(reason);
+        disconnect(protocol::disconnect_reason_for(reason));  // sends nothing to 3.1.1
         return;
     }
     protocol::Properties properties;
@@ -262,8 +259,11 @@ void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
         return;
     }
     gate_.run_in_order([this, packet_id, known](const store::CommitResult&) {
-        send(protocol::Pubcomp{
-            packet_id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+        send(protocol::Pubcomp{packet_id,
+                               known
+                                   ? protocol::PubcompReason(ReasonCode::Success)
+                                   : protocol::PubcompReason(ReasonCode::PacketIdentifierNotFound),
+                               {}});
     });
 }
 
@@ -333,7 +333,7 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
     worker_.refill(session_);
 }
 
-std::optional<ReasonCode> ClientConnection::subscription_refusal(
+std::optional<protocol::SubackReason> ClientConnection::subscription_refusal(
     const protocol::Subscription& subscription, bool has_subscription_id) const {
     const Config& config = worker_.context().config;
     if (const auto refusal = connection::filter_refusal(
@@ -343,13 +343,13 @@ std::optional<ReasonCode> ClientConnection::subscription_refusal(
     }
     const std::string& filter = subscription.filter;
     if (!worker_.may_subscribe(*session_, filter)) {
-        return ReasonCode::NotAuthorized;
+        return protocol::SubackReason(ReasonCode::NotAuthorized);
     }
     const auto& subscriptions = session_->state.subscriptions;
     if (config.max_subscriptions_per_client > 0 &&
         subscriptions.size() >= config.max_subscriptions_per_client &&
         !subscriptions.contains(filter)) {
-        return ReasonCode::QuotaExceeded;
+        return protocol::SubackReason(ReasonCode::QuotaExceeded);
     }
     return std::nullopt;
 }
@@ -387,7 +387,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
             session::SubscriptionRecord{options, subscription_id};
         worker_.recorder().subscribed(*session_, subscription.filter,
                                       session::SubscriptionRecord{options, subscription_id});
-        suback.reasons.push_back(static_cast<ReasonCode>(options.qos));
+        suback.reasons.push_back(protocol::granted_qos(options.qos));
 
         if (connection::sends_retained(options, shared, is_new)) {
             for (session::MessagePtr& message : router.retained_matching(subscription.filter)) {
@@ -447,8 +447,9 @@ void ClientConnection::handle_unsubscribe(protocol::Unsubscribe unsubscribe) {
         if (existed) {
             worker_.recorder().unsubscribed(*session_, filter);
         }
-        unsuback.reasons.push_back(existed ? ReasonCode::Success
-                                           : ReasonCode::NoSubscriptionExisted);
+        unsuback.reasons.push_back(
+            existed ? protocol::UnsubackReason(ReasonCode::Success)
+                    : protocol::UnsubackReason(ReasonCode::NoSubscriptionExisted));
     }
     reply_when_stored(persistent, [this, unsuback = std::move(unsuback)] { send(unsuback); });
 }

@@ -212,8 +212,8 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     // should hold; an UNSUBSCRIBE has nothing left to remove.
     for (Request& request : unsent_requests_) {
         if (!request.subscribe) {
-            std::vector<ReasonCode> reasons(request.filters.size(),
-                                            ReasonCode::NoSubscriptionExisted);
+            std::vector<protocol::UnsubackReason> reasons(request.filters.size(),
+                                                          ReasonCode::NoSubscriptionExisted);
             emit(Unsubscribed{std::move(request.filters), std::move(reasons)});
         }
     }
@@ -279,7 +279,7 @@ void ClientEndpoint::connection_lost() {
     requests_.clear();
 }
 
-void ClientEndpoint::disconnect(ReasonCode reason, TimePoint now) {
+void ClientEndpoint::disconnect(protocol::DisconnectReason reason, TimePoint now) {
     now_ = now;
     if (phase_ != Phase::AwaitingConnack && phase_ != Phase::Connected) {
         return;
@@ -295,7 +295,7 @@ void ClientEndpoint::fail(const protocol::Error& error) {
     }
     // [MQTT-4.13.1-1] a v5 client may say why before it closes.
     if (core_.version() == ProtocolVersion::V5) {
-        protocol::Disconnect disconnect{error.code, {}};
+        protocol::Disconnect disconnect{protocol::disconnect_reason_for(error.code), {}};
         disconnect.properties.add_text(PropertyId::ReasonString, error.what);
         write(disconnect);
     }

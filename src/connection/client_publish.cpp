@@ -218,7 +218,8 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
     emit(MessageReceived{std::move(publish), receipt});
 }
 
-void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now, ReasonCode reason) {
+void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now,
+                                 protocol::PubackReason reason) {
     now_ = now;
     const auto found =
         std::find_if(unacknowledged_.begin(), unacknowledged_.end(),
@@ -258,8 +259,10 @@ void ClientEndpoint::on_pubrel(const protocol::Pubrel& release) {
         return;
     }
     const bool known = inbound_qos2_.on_pubrel(id);
-    write(protocol::Pubcomp{
-        id, known ? ReasonCode::Success : ReasonCode::PacketIdentifierNotFound, {}});
+    write(protocol::Pubcomp{id,
+                            known ? protocol::PubcompReason(ReasonCode::Success)
+                                  : protocol::PubcompReason(ReasonCode::PacketIdentifierNotFound),
+                            {}});
 }
 
 }  // namespace petrel::connection

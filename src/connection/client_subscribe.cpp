@@ -49,7 +49,8 @@ void ClientEndpoint::send_request(Request request) {
         return;
     }
     // Over the server's Maximum Packet Size: never sent [MQTT-3.1.2-24]; told as the
-    // answer would be, one reason per filter.
+    // answer would be, one failure per filter (0x80: no SUBACK or UNSUBACK can carry 0x95),
+    // marked as never sent.
     if (request.subscribe) {
         for (const protocol::Subscription& subscription : request.subscriptions) {
             std::erase_if(subscriptions_, [&](const protocol::Subscription& held) {
@@ -58,11 +59,13 @@ void ClientEndpoint::send_request(Request request) {
         }
         const std::size_t count = request.subscriptions.size();
         emit(Subscribed{std::move(request.subscriptions),
-                        std::vector<ReasonCode>(count, ReasonCode::PacketTooLarge)});
+                        std::vector<protocol::SubackReason>(count, ReasonCode::UnspecifiedError),
+                        true});
     } else {
         const std::size_t count = request.filters.size();
-        emit(Unsubscribed{std::move(request.filters),
-                          std::vector<ReasonCode>(count, ReasonCode::PacketTooLarge)});
+        emit(Unsubscribed{
+            std::move(request.filters),
+            std::vector<protocol::UnsubackReason>(count, ReasonCode::UnspecifiedError), true});
     }
 }
 

@@ -21,27 +21,29 @@ std::optional<protocol::Error> subscribe_violation(const protocol::Subscribe& su
     return std::nullopt;
 }
 
-std::optional<ReasonCode> filter_refusal(const protocol::Subscription& subscription,
-                                         bool has_subscription_id, const SubscribeLimits& limits) {
+std::optional<protocol::SubackReason> filter_refusal(const protocol::Subscription& subscription,
+                                                     bool has_subscription_id,
+                                                     const SubscribeLimits& limits) {
     const std::string& filter = subscription.filter;
     if (!topic::is_valid_topic_filter(filter)) {
-        return ReasonCode::TopicFilterInvalid;
+        return protocol::SubackReason(ReasonCode::TopicFilterInvalid);
     }
     const auto shared = topic::parse_shared(filter);
     if (exceeds_topic_levels(shared ? shared->filter : std::string_view(filter),
                              limits.max_topic_levels)) {
-        return ReasonCode::TopicFilterInvalid;  // 3.1.1: 0x80 Failure
+        return protocol::SubackReason(ReasonCode::TopicFilterInvalid);  // 3.1.1: 0x80 Failure
     }
     const ServerCapabilities& capabilities = limits.capabilities;
     if (shared && !capabilities.shared_subscription_available) {
-        return ReasonCode::SharedSubscriptionsNotSupported;  // CONNACK said so (3.2.2.3.17)
+        return protocol::SubackReason(
+            ReasonCode::SharedSubscriptionsNotSupported);  // CONNACK said so (3.2.2.3.17)
     }
     if (has_subscription_id && !capabilities.subscription_identifier_available) {
-        return ReasonCode::SubscriptionIdentifiersNotSupported;
+        return protocol::SubackReason(ReasonCode::SubscriptionIdentifiersNotSupported);
     }
     if (!capabilities.wildcard_subscription_available &&
         filter.find_first_of("+#") != std::string::npos) {
-        return ReasonCode::WildcardSubscriptionsNotSupported;
+        return protocol::SubackReason(ReasonCode::WildcardSubscriptionsNotSupported);
     }
     return std::nullopt;
 }

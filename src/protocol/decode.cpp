@@ -45,15 +45,15 @@ bool flags_valid(PacketType type, std::uint8_t flags, ProtocolVersion version) {
 // DISCONNECT and AUTH share a v5 body: an optional reason code and optional properties
 // (3.14.2.1, 3.15.2.1). A remaining length of 0 means Success with no properties.
 template <class T>
-Result<Packet> decode_reason_and_properties(ByteView body, PacketType type,
-                                            PropertyContext context) {
+Result<Packet> decode_reason_and_properties(ByteView body, PropertyContext context) {
     wire::Reader reader(body);
     T packet;
     if (!reader.at_end()) {
-        packet.reason = static_cast<ReasonCode>(reader.u8());
-        if (!detail::reason_allowed(type, packet.reason)) {
+        const auto reason = decltype(packet.reason)::from_byte(reader.u8());
+        if (!reason) {
             return protocol_error("invalid reason code for this packet");
         }
+        packet.reason = *reason;
         if (!reader.at_end()) {
             detail::read_properties(reader, context, packet.properties);
         }
@@ -121,10 +121,9 @@ Result<Packet> decode(ByteView packet, ProtocolVersion version) {
             if (!v5) {
                 return decode_empty(body, Disconnect{});  // 3.14: no variable header
             }
-            return decode_reason_and_properties<Disconnect>(body, type,
-                                                            PropertyContext::Disconnect);
+            return decode_reason_and_properties<Disconnect>(body, PropertyContext::Disconnect);
         case PacketType::Auth:
-            return decode_reason_and_properties<Auth>(body, type, PropertyContext::Auth);
+            return decode_reason_and_properties<Auth>(body, PropertyContext::Auth);
     }
     return malformed("reserved packet type");  // unreachable: frame() refuses type 0
 }

@@ -150,10 +150,11 @@ Result<Packet> decode_connack(ByteView body, ProtocolVersion version) {
         return protocol_error("session present on a refused connection");
     }
     if (version == ProtocolVersion::V5) {
-        connack.reason = static_cast<ReasonCode>(code);
-        if (!detail::reason_allowed(PacketType::Connack, connack.reason)) {
+        const auto reason = ConnackReason::from_byte(code);
+        if (!reason) {
             return protocol_error("invalid CONNACK reason code");
         }
+        connack.reason = *reason;
         detail::read_properties(reader, PropertyContext::Connack, connack.properties);
     } else {
         if (code > 5) {

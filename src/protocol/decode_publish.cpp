@@ -52,10 +52,11 @@ Result<Packet> decode_response(ByteView body, ProtocolVersion version) {
     // v5 short forms (3.4.2.1): remaining length 2 means Success and no properties,
     // 3 means a reason code and no properties.
     if (version == ProtocolVersion::V5 && !reader.at_end()) {
-        response.reason = static_cast<ReasonCode>(reader.u8());
-        if (!reason_allowed(Response::type, response.reason)) {
+        const auto reason = decltype(response.reason)::from_byte(reader.u8());
+        if (!reason) {
             return protocol_error("invalid reason code for this packet");
         }
+        response.reason = *reason;
         if (!reader.at_end()) {
             read_properties(reader, PropertyContext::Puback, response.properties);
         }

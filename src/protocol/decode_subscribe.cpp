@@ -48,15 +48,16 @@ SubscribeOptions read_options(wire::Reader& reader, ProtocolVersion version) {
 }
 
 // SUBACK and UNSUBACK reason codes, one per filter.
-std::vector<ReasonCode> read_reasons(wire::Reader& reader, PacketType type) {
-    std::vector<ReasonCode> reasons;
+template <class PacketReason>
+std::vector<PacketReason> read_reasons(wire::Reader& reader) {
+    std::vector<PacketReason> reasons;
     while (reader.ok() && !reader.at_end()) {
-        const auto reason = static_cast<ReasonCode>(reader.u8());
-        if (!reason_allowed(type, reason)) {
+        const auto reason = PacketReason::from_byte(reader.u8());
+        if (!reason) {
             reader.fail(protocol_error("invalid reason code for this packet"));
             break;
         }
-        reasons.push_back(reason);
+        reasons.push_back(*reason);
     }
     if (reader.ok() && reasons.empty()) {
         reader.fail(protocol_error("acknowledgement without reason codes"));
@@ -91,14 +92,14 @@ Result<Packet> decode_suback(ByteView body, ProtocolVersion version) {
     suback.packet_id = read_packet_id(reader);
     if (version == ProtocolVersion::V5) {
         read_properties(reader, PropertyContext::Suback, suback.properties);
-        suback.reasons = read_reasons(reader, PacketType::Suback);
+        suback.reasons = read_reasons<SubackReason>(reader);
         return finish(reader, std::move(suback));
     }
     // 3.1.1 return codes: 0x00, 0x01, 0x02 or 0x80 Failure [MQTT-3.9.3-2].
     while (reader.ok() && !reader.at_end()) {
         const std::uint8_t code = reader.u8();
         if (code <= 2) {
-            suback.reasons.push_back(static_cast<ReasonCode>(code));
+            suback.reasons.push_back(granted_qos(code));
         } else if (code == 0x80) {
             suback.reasons.push_back(ReasonCode::UnspecifiedError);
         } else {
@@ -133,7 +134,7 @@ Result<Packet> decode_unsuback(ByteView body, ProtocolVersion version) {
     unsuback.packet_id = read_packet_id(reader);
     if (version == ProtocolVersion::V5) {
         read_properties(reader, PropertyContext::Unsuback, unsuback.properties);
-        unsuback.reasons = read_reasons(reader, PacketType::Unsuback);
+        unsuback.reasons = read_reasons<UnsubackReason>(reader);
     }
     // A 3.1.1 UNSUBACK is the packet identifier alone (3.11.3); finish() rejects more.
     return finish(reader, std::move(unsuback));

@@ -50,9 +50,8 @@ void write_optional_reason(wire::Writer& w, ReasonCode reason, const Properties&
 }
 
 // 3.1.1 SUBACK return codes: the granted QoS, or 0x80 for any failure (3.9.3).
-std::uint8_t v311_suback_code(ReasonCode reason) {
-    const auto code = static_cast<std::uint8_t>(reason);
-    return code <= 2 ? code : 0x80;
+std::uint8_t v311_suback_code(SubackReason reason) {
+    return reason.byte() <= 2 ? reason.byte() : 0x80;
 }
 
 struct BodyWriter {
@@ -101,8 +100,8 @@ struct BodyWriter {
         if (v5()) {
             detail::write_properties(w, p.properties);
         }
-        for (ReasonCode reason : p.reasons) {
-            w.u8(v5() ? static_cast<std::uint8_t>(reason) : v311_suback_code(reason));
+        for (const SubackReason reason : p.reasons) {
+            w.u8(v5() ? reason.byte() : v311_suback_code(reason));
         }
         return 0x90;
     }
@@ -122,8 +121,8 @@ struct BodyWriter {
         w.u16(p.packet_id);
         if (v5()) {  // 3.1.1 UNSUBACK has no payload (3.11.3)
             detail::write_properties(w, p.properties);
-            for (ReasonCode reason : p.reasons) {
-                w.u8(static_cast<std::uint8_t>(reason));
+            for (const UnsubackReason reason : p.reasons) {
+                w.u8(reason.byte());
             }
         }
         return 0xB0;

@@ -58,7 +58,7 @@ std::uint8_t write_connack(wire::Writer& w, const Connack& connack, ProtocolVers
     const bool session_present = connack.session_present && version != ProtocolVersion::V31;
     w.u8(session_present ? 0x01 : 0x00);
     if (version == ProtocolVersion::V5) {
-        w.u8(static_cast<std::uint8_t>(connack.reason));
+        w.u8(connack.reason.byte());
         write_properties(w, connack.properties);
     } else {
         w.u8(to_v311_connack_code(connack.reason));  // 3.2.2.3

@@ -6,9 +6,6 @@
 
 namespace petrel::protocol::detail {
 
-// Whether a v5 packet of `type` may carry `reason` (the per-packet reason code tables).
-bool reason_allowed(PacketType type, ReasonCode reason);
-
 // Reads a v5 property length and the properties it covers into `out`, enforcing the
 // identifier, context, duplicate and value rules of 2.2.2. Errors go to `reader`.
 void read_properties(wire::Reader& reader, PropertyContext context, Properties& out);

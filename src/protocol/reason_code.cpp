@@ -1,11 +1,7 @@
-// Reason code names, the 3.1.1 CONNACK return code mapping, and which v5 reason codes
-// each packet may carry.
+// Reason code names and the 3.1.1 CONNACK return code mapping.
 #include "petrel/protocol/reason_code.hpp"
 
-#include <algorithm>
-#include <initializer_list>
-
-#include "internal.hpp"
+#include "petrel/protocol/reason.hpp"
 
 namespace petrel::protocol {
 
@@ -102,8 +98,8 @@ std::string_view to_string(ReasonCode code) {
 }
 
 // 3.1.1 has six CONNACK return codes (3.2.2.3); every v5 refusal folds into the closest.
-std::uint8_t to_v311_connack_code(ReasonCode code) {
-    switch (code) {
+std::uint8_t to_v311_connack_code(ConnackReason reason) {
+    switch (reason.code()) {
         case ReasonCode::Success:
             return 0x00;
         case ReasonCode::UnsupportedProtocolVersion:
@@ -121,7 +117,7 @@ std::uint8_t to_v311_connack_code(ReasonCode code) {
     }
 }
 
-ReasonCode from_v311_connack_code(std::uint8_t code) {
+ConnackReason from_v311_connack_code(std::uint8_t code) {
     switch (code) {
         case 0x00:
             return ReasonCode::Success;
@@ -140,45 +136,4 @@ ReasonCode from_v311_connack_code(std::uint8_t code) {
     }
 }
 
-namespace detail {
-
-namespace {
-
-bool one_of(std::uint8_t code, std::initializer_list<std::uint8_t> allowed) {
-    return std::find(allowed.begin(), allowed.end(), code) != allowed.end();
-}
-
-}  // namespace
-
-// The reason codes each v5 packet defines (3.2.2.2, 3.4.2.1 ... 3.15.2.1). A sender MUST
-// use one of them (e.g. [MQTT-3.4.2-1]), so anything else is a protocol violation.
-bool reason_allowed(PacketType type, ReasonCode reason) {
-    const auto code = static_cast<std::uint8_t>(reason);
-    switch (type) {
-        case PacketType::Connack:
-            return one_of(code, {0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
-                                 0x8A, 0x8C, 0x90, 0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F});
-        case PacketType::Puback:
-        case PacketType::Pubrec:
-            return one_of(code, {0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99});
-        case PacketType::Pubrel:
-        case PacketType::Pubcomp:
-            return one_of(code, {0x00, 0x92});
-        case PacketType::Suback:
-            return one_of(code,
-                          {0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2});
-        case PacketType::Unsuback:
-            return one_of(code, {0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91});
-        case PacketType::Disconnect:
-            return one_of(code, {0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D,
-                                 0x8E, 0x8F, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99,
-                                 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2});
-        case PacketType::Auth:
-            return one_of(code, {0x00, 0x18, 0x19});
-        default:
-            return false;
-    }
-}
-
-}  // namespace detail
 }  // namespace petrel::protocol

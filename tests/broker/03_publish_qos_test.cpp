@@ -36,7 +36,7 @@ TEST_P(QosMatrixTest, DeliversAtTheLowerQosWithFullHandshakes) {
     auto suback = subscriber.subscribe("qos/t", static_cast<Qos>(subscribe_qos));
     ASSERT_TRUE(suback);
     ASSERT_EQ(suback->reasons.size(), 1u);
-    EXPECT_EQ(static_cast<int>(suback->reasons[0]), subscribe_qos);
+    EXPECT_EQ(static_cast<int>(suback->reasons[0].byte()), subscribe_qos);
 
     RawClient publisher(broker.port(), version);
     ASSERT_TRUE(publisher.connect("qos-pub"));

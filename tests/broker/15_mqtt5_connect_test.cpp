@@ -167,7 +167,7 @@ TEST_P(Mqtt5MaximumQosTest, SubscribeAboveTheMaximumIsGrantedTheMaximum) {
     auto suback = subscriber->subscribe("maxqos/t", 2);
     ASSERT_TRUE(suback);
     // [MQTT-3.2.2-10] accepted, at the QoS the server supports.
-    EXPECT_EQ(suback->reasons, std::vector<ReasonCode>{static_cast<ReasonCode>(maximum())});
+    EXPECT_EQ(suback->reasons, std::vector{protocol::granted_qos(maximum())});
     auto publisher = v5_client(broker_, on_worker("maxqos-pub", 1));
     ASSERT_TRUE(publisher->publish("maxqos/t", "at the maximum", maximum()));
     const Publish message = subscriber->receive_publish().value_or(Publish{});

@@ -324,8 +324,8 @@ TEST(Mqtt5ProblemInformationTest, SubackReasonStringOnlyWhenAllowed) {
         auto client = v5_client(broker, on_worker("problem-sub", 0), true, with_problem(request));
         auto suback = client->subscribe({{"problem/ok", {1}}, {"problem/#/bad", {1}}});
         ASSERT_TRUE(suback);
-        EXPECT_EQ(suback->reasons, (std::vector<ReasonCode>{ReasonCode::GrantedQos1,
-                                                            ReasonCode::TopicFilterInvalid}));
+        EXPECT_EQ(suback->reasons, (std::vector<protocol::SubackReason>{
+                                       ReasonCode::GrantedQos1, ReasonCode::TopicFilterInvalid}));
         // [MQTT-3.1.2-29] 0: no Reason String on a SUBACK.
         EXPECT_EQ(suback->properties.contains(PropertyId::ReasonString), request != 0u);
         client->disconnect();

@@ -160,14 +160,14 @@ TEST(Mqtt5SubscribeConfigTest, SubscriptionIdentifierRefusedWhenUnavailable) {
     EXPECT_EQ(connack->properties.number(PropertyId::SubscriptionIdentifierAvailable), 0u);
     auto suback = subscribe(client, {subscription("a/b", 1), subscription("c/d", 0)}, 3);
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons,
-              (std::vector<ReasonCode>{ReasonCode::SubscriptionIdentifiersNotSupported,
-                                       ReasonCode::SubscriptionIdentifiersNotSupported}));
+    EXPECT_EQ(suback->reasons, (std::vector<protocol::SubackReason>{
+                                   ReasonCode::SubscriptionIdentifiersNotSupported,
+                                   ReasonCode::SubscriptionIdentifiersNotSupported}));
     // Without an id the same filters are accepted.
     suback = subscribe(client, {subscription("a/b", 1), subscription("c/d", 0)});
     ASSERT_TRUE(suback);
     EXPECT_EQ(suback->reasons,
-              (std::vector<ReasonCode>{ReasonCode::GrantedQos1, ReasonCode::Success}));
+              (std::vector<protocol::SubackReason>{ReasonCode::GrantedQos1, ReasonCode::Success}));
 }
 
 // --- subscription options ---
@@ -270,7 +270,7 @@ TEST(Mqtt5SubscribeConfigTest, SubackReasonCodePerFilter) {
                                     });
     ASSERT_TRUE(suback);
     // [MQTT-3.9.3-1] one reason per filter, in order; [MQTT-3.9.3-2] from the SUBACK set.
-    EXPECT_EQ(suback->reasons, (std::vector<ReasonCode>{
+    EXPECT_EQ(suback->reasons, (std::vector<protocol::SubackReason>{
                                    ReasonCode::GrantedQos1,
                                    ReasonCode::TopicFilterInvalid,                 // 0x8F
                                    ReasonCode::SharedSubscriptionsNotSupported,    // 0x9E
@@ -281,7 +281,7 @@ TEST(Mqtt5SubscribeConfigTest, SubackReasonCodePerFilter) {
     // Replacing an existing subscription is within the limit.
     suback = subscribe(client, {subscription("ok/one", 0)});
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons, std::vector<ReasonCode>{ReasonCode::Success});
+    EXPECT_EQ(suback->reasons, std::vector<protocol::SubackReason>{ReasonCode::Success});
 
     // The granted ones work: a publisher on the other worker reaches them.
     RawClient publisher(broker.port(), ProtocolVersion::V5);
@@ -302,9 +302,9 @@ TEST_F(Mqtt5SubscribeTest, UnsubackReasonCodePerFilter) {
     auto unsuback = client->unsubscribe({"never/subscribed", "un/sub", "un/sub"});
     ASSERT_TRUE(unsuback);
     // [MQTT-3.11.3-1] in order; 0x11 when there was no such subscription.
-    EXPECT_EQ(unsuback->reasons,
-              (std::vector<ReasonCode>{ReasonCode::NoSubscriptionExisted, ReasonCode::Success,
-                                       ReasonCode::NoSubscriptionExisted}));
+    EXPECT_EQ(unsuback->reasons, (std::vector<protocol::UnsubackReason>{
+                                     ReasonCode::NoSubscriptionExisted, ReasonCode::Success,
+                                     ReasonCode::NoSubscriptionExisted}));
     auto publisher = raw("unsuback-pub", 0);
     ASSERT_TRUE(publisher->publish("un/sub", "gone", 1));
     client->expect_nothing();

@@ -80,7 +80,7 @@ class SharedHandoverTest : public ::testing::TestWithParam<ProtocolVersion> {
         const std::string id = id_on(prefix, worker);
         auto client = connected(broker_.port(), as.value_or(version()), id, clean_start);
         auto suback = client->subscribe(kFilter, qos);
-        EXPECT_TRUE(suback && suback->reasons == std::vector{static_cast<ReasonCode>(qos)});
+        EXPECT_TRUE(suback && suback->reasons == std::vector{protocol::granted_qos(qos)});
         expect_on_worker(broker_, id, worker);
         return client;
     }

@@ -56,7 +56,7 @@ std::unique_ptr<RawClient> raw_member(const BrokerProcess& broker, ProtocolVersi
                                       const std::string& filter, Qos qos = 1) {
     auto client = raw_client(broker, version, prefix, worker);
     auto suback = client->subscribe(filter, qos);
-    EXPECT_TRUE(suback && suback->reasons == std::vector{static_cast<ReasonCode>(qos)}) << prefix;
+    EXPECT_TRUE(suback && suback->reasons == std::vector{protocol::granted_qos(qos)}) << prefix;
     return client;
 }
 
@@ -234,7 +234,7 @@ TEST_F(SharedSubscriptionTest, NoLocalOnASharedSubscriptionIsAProtocolError) {
     protocol::Subscription plain{"nolocal/t", {.qos = 1, .no_local = true}};
     auto suback = client->subscribe({plain});
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons, std::vector{ReasonCode::GrantedQos1});
+    EXPECT_EQ(suback->reasons, std::vector<protocol::SubackReason>{ReasonCode::GrantedQos1});
 
     protocol::Subscribe subscribe;
     subscribe.packet_id = client->next_packet_id();
@@ -262,9 +262,11 @@ TEST(SharedSubscriptionDisabledTest, ConnackSaysUnavailableAndSubackRefusesWith0
         }
         auto suback = client.subscribe({{"$share/group/off/t", {.qos = 1}}, {"off/t", {.qos = 1}}});
         ASSERT_TRUE(suback);
-        const ReasonCode refused = is_v5(version) ? ReasonCode::SharedSubscriptionsNotSupported
-                                                  : ReasonCode::UnspecifiedError;
-        EXPECT_EQ(suback->reasons, (std::vector{refused, ReasonCode::GrantedQos1}));
+        const auto refused =
+            is_v5(version) ? protocol::SubackReason(ReasonCode::SharedSubscriptionsNotSupported)
+                           : protocol::SubackReason(ReasonCode::UnspecifiedError);
+        EXPECT_EQ(suback->reasons,
+                  (std::vector{refused, protocol::SubackReason(ReasonCode::GrantedQos1)}));
         client.disconnect();
     }
 }
@@ -414,7 +416,7 @@ TEST_P(SharedSubscriptionVersionTest, UnsubscribedMemberStopsReceiving) {
     auto unsuback = leaving->unsubscribe({filter});
     ASSERT_TRUE(unsuback);
     if (is_v5(version())) {
-        EXPECT_EQ(unsuback->reasons, std::vector{ReasonCode::Success});
+        EXPECT_EQ(unsuback->reasons, std::vector<protocol::UnsubackReason>{ReasonCode::Success});
     }
 
     const auto sent = publish_numbered(*pub, "unsub/t", 30);
@@ -431,7 +433,7 @@ TEST_P(SharedSubscriptionVersionTest, SharedAndNonSharedSubscriptionsGiveTwoCopi
     auto client = member("both", 1, "copies/t");
     auto suback = client->subscribe("$share/group/copies/#", 1);
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons, std::vector{ReasonCode::GrantedQos1});
+    EXPECT_EQ(suback->reasons, std::vector<protocol::SubackReason>{ReasonCode::GrantedQos1});
     auto pub = publisher();
 
     const auto sent = publish_numbered(*pub, "copies/t", 5);

@@ -42,7 +42,7 @@ std::string auth_data(const protocol::Properties& properties) {
     return std::string(properties.text(PropertyId::AuthenticationData).value_or(""));
 }
 
-Auth auth_packet(ReasonCode reason, const std::string& method, const std::string& data) {
+Auth auth_packet(protocol::AuthReason reason, const std::string& method, const std::string& data) {
     Auth auth;
     auth.reason = reason;
     auth.properties.add_text(PropertyId::AuthenticationMethod, method);

@@ -130,9 +130,9 @@ TEST(TopicLevelsTest, DeeperTopicsFiltersAndWillTopicsAreRefused) {
         v5.subscribe({subscription(deep, 1), subscription("a/+/c/#", 1),
                       subscription("$share/g/a/b/c/d", 1), subscription("$share/g/a/b/c/d/e", 1)});
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons,
-              (std::vector<ReasonCode>{ReasonCode::TopicFilterInvalid, ReasonCode::GrantedQos1,
-                                       ReasonCode::GrantedQos1, ReasonCode::TopicFilterInvalid}));
+    EXPECT_EQ(suback->reasons, (std::vector<protocol::SubackReason>{
+                                   ReasonCode::TopicFilterInvalid, ReasonCode::GrantedQos1,
+                                   ReasonCode::GrantedQos1, ReasonCode::TopicFilterInvalid}));
 
     // MQTT 3.1.1: SUBACK 0x80; a PUBLISH is acknowledged as usual (3.1.1 cannot refuse one,
     // and closing would make the client send it again forever) and dropped.
@@ -140,7 +140,8 @@ TEST(TopicLevelsTest, DeeperTopicsFiltersAndWillTopicsAreRefused) {
     ASSERT_TRUE(v3.connect(client_id_on_worker("levels-v311", 1, kThreads)));
     suback = v3.subscribe(deep, 1);
     ASSERT_TRUE(suback);
-    EXPECT_EQ(suback->reasons, std::vector<ReasonCode>{ReasonCode::UnspecifiedError});  // 0x80
+    EXPECT_EQ(suback->reasons,
+              std::vector<protocol::SubackReason>{ReasonCode::UnspecifiedError});  // 0x80
     EXPECT_TRUE(v3.publish(deep, "v3 q1", 1));
     EXPECT_TRUE(v3.publish(deep, "v3 q2", 2));
     EXPECT_TRUE(v3.publish(fits, "v3 fits", 1));
@@ -175,8 +176,8 @@ TEST(SubscriptionLimitTest, MaxSubscriptionsPerClientRefusesA311FilterWith0x80) 
         client.subscribe({subscription("s/1", 1), subscription("s/2", 1), subscription("s/3", 1)});
     ASSERT_TRUE(suback);
     EXPECT_EQ(suback->reasons,
-              (std::vector<ReasonCode>{ReasonCode::GrantedQos1, ReasonCode::GrantedQos1,
-                                       ReasonCode::UnspecifiedError}));
+              (std::vector<protocol::SubackReason>{ReasonCode::GrantedQos1, ReasonCode::GrantedQos1,
+                                                   ReasonCode::UnspecifiedError}));
     pair.exchange(5);
 }
 

@@ -36,7 +36,7 @@ ReasonCode connect_as(RawClient& client, const std::string& id,
     connect.username = std::move(username);
     connect.password = std::move(password);
     const auto connack = client.connect(connect);
-    return connack ? connack->reason : ReasonCode::UnspecifiedError;
+    return connack ? connack->reason.code() : ReasonCode::UnspecifiedError;
 }
 
 class PerListenerSettingsTest : public ::testing::Test {

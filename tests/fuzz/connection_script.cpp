@@ -251,8 +251,10 @@ void Script::absorb(Client& client) {
 void Script::answer(Client& client, const Owed& owed, bool failure, bool wrong_id) {
     const PacketId id = wrong_id ? static_cast<PacketId>(owed.id + 1) : owed.id;
     const bool fail = failure && client.v5();
-    const ReasonCode refused = fail ? ReasonCode::UnspecifiedError : ReasonCode::Success;
-    const ReasonCode unknown = fail ? ReasonCode::PacketIdentifierNotFound : ReasonCode::Success;
+    const auto refused = fail ? protocol::PubackReason(ReasonCode::UnspecifiedError)
+                              : protocol::PubackReason(ReasonCode::Success);
+    const auto unknown = fail ? protocol::PubrelReason(ReasonCode::PacketIdentifierNotFound)
+                              : protocol::PubrelReason(ReasonCode::Success);
     switch (owed.reply) {
         case PacketType::Puback:
             client.link->send(protocol::Puback{id, refused, {}});
@@ -289,7 +291,9 @@ void Script::end(std::unique_ptr<Client>& slot, bool sent_disconnect) {
     if (!sent_disconnect && ending != Ending::HalfClose && framed && link.can_write()) {
         const bool with_will = ending == Ending::DisconnectWithWill && client.v5();
         link.send(protocol::Disconnect{
-            with_will ? ReasonCode::DisconnectWithWillMessage : ReasonCode::Success, {}});
+            with_will ? protocol::DisconnectReason(ReasonCode::DisconnectWithWillMessage)
+                      : protocol::DisconnectReason(ReasonCode::Success),
+            {}});
         sent_disconnect = true;
     }
     if (!sent_disconnect || !framed) {
@@ -551,8 +555,12 @@ void Script::op_disconnect() {
         return;
     }
     protocol::Disconnect disconnect;
+    // A byte DISCONNECT may not carry is sent all the same (the broker must refuse it):
+    // the packet is encoded with a stand-in that is always written, then the byte put in.
+    const auto allowed = protocol::DisconnectReason::from_byte(reason);
     if (client->v5()) {
-        disconnect.reason = static_cast<ReasonCode>(reason);
+        disconnect.reason =
+            allowed.value_or(protocol::DisconnectReason(ReasonCode::UnspecifiedError));
         protocol::Properties& p = disconnect.properties;
         if (properties & 1) {
             p.add_number(PropertyId::SessionExpiryInterval, 0);
@@ -567,7 +575,15 @@ void Script::op_disconnect() {
             p.add_user_property("fz", "disconnect");
         }
     }
-    client->link->send(disconnect);
+    if (client->v5() && !allowed) {
+        std::string bytes;
+        protocol::encode(disconnect, client->link->version(), bytes);
+        // After the packet type and a one-byte remaining length: the body is under 128 bytes.
+        bytes.at(2) = static_cast<char>(reason);
+        client->link->send_raw(bytes);
+    } else {
+        client->link->send(disconnect);
+    }
     end(clients_[current_], true);
 }
 

@@ -63,8 +63,8 @@ std::string describe(const protocol::Packet& packet) {
             if constexpr (requires { p.reason; }) {
                 out += " reason=0x";
                 static constexpr char kHex[] = "0123456789abcdef";
-                out += kHex[static_cast<int>(p.reason) >> 4];
-                out += kHex[static_cast<int>(p.reason) & 15];
+                out += kHex[p.reason.byte() >> 4];
+                out += kHex[p.reason.byte() & 15];
             }
         },
         packet);

@@ -56,17 +56,17 @@ std::string describe(const Packet& packet) {
                     << " payload=" << payload_of(p).size() << " bytes)";
             } else if constexpr (std::is_same_v<T, protocol::Connack>) {
                 out << "(session_present=" << p.session_present
-                    << " reason=" << hex_byte(static_cast<unsigned>(p.reason)) << ")";
+                    << " reason=" << hex_byte(p.reason.byte()) << ")";
             } else if constexpr (std::is_same_v<T, protocol::Suback> ||
                                  std::is_same_v<T, protocol::Unsuback>) {
                 out << "(id=" << p.packet_id << " reasons=";
                 for (auto reason : p.reasons) {
-                    out << hex_byte(static_cast<unsigned>(reason)) << ' ';
+                    out << hex_byte(reason.byte()) << ' ';
                 }
                 out << ")";
             } else if constexpr (std::is_same_v<T, protocol::Disconnect> ||
                                  std::is_same_v<T, protocol::Auth>) {
-                out << "(reason=" << hex_byte(static_cast<unsigned>(p.reason)) << ")";
+                out << "(reason=" << hex_byte(p.reason.byte()) << ")";
             } else if constexpr (requires { p.packet_id; }) {
                 out << "(id=" << p.packet_id << ")";
             }
@@ -412,7 +412,7 @@ std::optional<protocol::Publish> RawClient::try_receive_publish(std::chrono::mil
     return publish;
 }
 
-void RawClient::disconnect(ReasonCode reason) {
+void RawClient::disconnect(protocol::DisconnectReason reason) {
     protocol::Disconnect disconnect;
     disconnect.reason = reason;
     if (send(disconnect)) {

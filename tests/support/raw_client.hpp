@@ -131,7 +131,7 @@ class RawClient {
     bool acknowledge(const protocol::Publish& publish);
 
     // Sends DISCONNECT and closes the socket.
-    void disconnect(ReasonCode reason = ReasonCode::Success);
+    void disconnect(protocol::DisconnectReason reason = {});
 
     // A fresh non-zero packet id for packets this client sends.
     protocol::PacketId next_packet_id();

@@ -45,7 +45,7 @@ class ClientEndpoint {
     void connection_lost();
     // Ends the connection from our side (v5: DISCONNECT with `reason`; 0x04 asks the
     // server to publish the will).
-    void disconnect(protocol::ReasonCode reason, TimePoint now);
+    void disconnect(protocol::DisconnectReason reason, TimePoint now);
 
     // Subscriptions the endpoint keeps for the session: sent now when connected, else at
     // the next CONNACK; all of them again whenever the server has lost the session.
@@ -61,7 +61,7 @@ class ClientEndpoint {
     // PUBREC now. A failure `reason` refuses it (v5: in the PUBACK/PUBREC; 3.1.1 cannot say
     // no, so the connection is closed and the server sends it again).
     void acknowledge(std::uint64_t receipt, TimePoint now,
-                     protocol::ReasonCode reason = protocol::ReasonCode::Success);
+                     protocol::PubackReason reason = protocol::ReasonCode::Success);
 
     // Every input takes the current time: what is written counts for the keep alive.
 

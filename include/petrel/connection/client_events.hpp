@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "petrel/protocol/packet.hpp"
+#include "petrel/protocol/reason.hpp"
 
 namespace petrel::connection {
 
@@ -68,13 +69,17 @@ struct MessageReceived {
 // SUBACK: one reason code (granted QoS, or failure) per subscription, in order.
 struct Subscribed {
     std::vector<protocol::Subscription> subscriptions;
-    std::vector<protocol::ReasonCode> reasons;
+    std::vector<protocol::SubackReason> reasons;
+    // Never sent: over the server's Maximum Packet Size (each reason is then 0x80).
+    bool unsent = false;
 };
 
 // UNSUBACK: v5 gives one reason code per filter; 3.1.1 none (`reasons` empty).
 struct Unsubscribed {
     std::vector<std::string> filters;
-    std::vector<protocol::ReasonCode> reasons;
+    std::vector<protocol::UnsubackReason> reasons;
+    // Never sent: over the server's Maximum Packet Size (each reason is then 0x80).
+    bool unsent = false;
 };
 
 // A publish the embedder handed in has ended: PUBACK, PUBCOMP, a PUBREC with a failure,

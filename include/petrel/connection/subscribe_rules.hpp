@@ -9,6 +9,7 @@
 
 #include "petrel/connection/server_capabilities.hpp"
 #include "petrel/protocol/packet.hpp"
+#include "petrel/protocol/reason.hpp"
 #include "petrel/protocol/result.hpp"
 
 namespace petrel::connection {
@@ -28,9 +29,9 @@ std::optional<protocol::Error> subscribe_violation(const protocol::Subscribe& su
 
 // The SUBACK reason code of a filter this server cannot take (an invalid filter, too
 // many levels, or a feature CONNACK said is not available), if it cannot.
-std::optional<protocol::ReasonCode> filter_refusal(const protocol::Subscription& subscription,
-                                                   bool has_subscription_id,
-                                                   const SubscribeLimits& limits);
+std::optional<protocol::SubackReason> filter_refusal(const protocol::Subscription& subscription,
+                                                     bool has_subscription_id,
+                                                     const SubscribeLimits& limits);
 
 // The QoS a subscription is granted: never more than the server's Maximum QoS
 // [MQTT-3.2.2-10].

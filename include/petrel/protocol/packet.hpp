@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "petrel/protocol/properties.hpp"
-#include "petrel/protocol/reason_code.hpp"
+#include "petrel/protocol/reason.hpp"
 
 namespace petrel::protocol {
 
@@ -48,8 +48,8 @@ struct Connect {
 };
 
 struct Connack {
-    bool session_present = false;             // not encoded for 3.1, whose byte is reserved (0)
-    ReasonCode reason = ReasonCode::Success;  // mapped to a 3.1.1 return code when encoded
+    bool session_present = false;  // not encoded for 3.1, whose byte is reserved (0)
+    ConnackReason reason;          // mapped to a 3.1.1 return code when encoded
     Properties properties;
 };
 
@@ -63,12 +63,15 @@ struct Publish {
     Payload payload = make_payload({});
 };
 
-// PUBACK, PUBREC, PUBREL and PUBCOMP share one shape.
+// PUBACK, PUBREC, PUBREL and PUBCOMP share one shape; PUBACK and PUBREC one list of reason
+// codes, PUBREL and PUBCOMP another.
 template <PacketType kType>
 struct PublishResponse {
     static constexpr PacketType type = kType;
     PacketId packet_id = 0;
-    ReasonCode reason = ReasonCode::Success;
+    Reason<kType == PacketType::Puback || kType == PacketType::Pubrec ? ReasonFamily::PubackPubrec
+                                                                      : ReasonFamily::PubrelPubcomp>
+        reason;
     Properties properties;
 };
 using Puback = PublishResponse<PacketType::Puback>;
@@ -104,7 +107,7 @@ struct Subscribe {
 // One reason code per filter; 3.1.1 return codes are 0, 1, 2 or 0x80.
 struct Suback {
     PacketId packet_id = 0;
-    std::vector<ReasonCode> reasons;
+    std::vector<SubackReason> reasons;
     Properties properties;
 };
 
@@ -117,7 +120,7 @@ struct Unsubscribe {
 // 3.1.1 UNSUBACK carries no reason codes; `reasons` is ignored when encoding it.
 struct Unsuback {
     PacketId packet_id = 0;
-    std::vector<ReasonCode> reasons;
+    std::vector<UnsubackReason> reasons;
     Properties properties;
 };
 
@@ -125,12 +128,12 @@ struct Pingreq {};
 struct Pingresp {};
 
 struct Disconnect {
-    ReasonCode reason = ReasonCode::Success;
+    DisconnectReason reason;
     Properties properties;
 };
 
 struct Auth {
-    ReasonCode reason = ReasonCode::Success;
+    AuthReason reason;
     Properties properties;
 };
 

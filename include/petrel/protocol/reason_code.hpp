@@ -1,7 +1,8 @@
 // MQTT 5 reason codes (spec section 2.4) and their MQTT 3.1.1 equivalents.
 //
 // Petrel speaks v5 reason codes internally; the codec translates to 3.1.1 return codes
-// when it encodes a CONNACK or SUBACK for an older client.
+// when it encodes a CONNACK or SUBACK for an older client. A packet holds its reason typed
+// by the codes it may carry (reason.hpp).
 #pragma once
 
 #include <cstdint>
@@ -61,10 +62,5 @@ inline bool is_failure(ReasonCode code) {
 
 // Human-readable name, for logs ("Malformed Packet").
 std::string_view to_string(ReasonCode code);
-
-// MQTT 3.1.1 CONNACK return code (3.2.2.3) for a v5 CONNACK reason code.
-std::uint8_t to_v311_connack_code(ReasonCode code);
-// The inverse, for decoding a 3.1.1 CONNACK.
-ReasonCode from_v311_connack_code(std::uint8_t code);
 
 }  // namespace petrel::protocol

@@ -13,7 +13,9 @@
 namespace petrel::protocol {
 
 // Why a packet was refused: the reason code sent to the peer, and a static description
-// for the log (always a string literal, so it is cheap to carry around).
+// for the log (always a string literal, so it is cheap to carry around). Before the
+// CONNACK the code goes out in a CONNACK, after it in a DISCONNECT: connack_reason_for()
+// and disconnect_reason_for() (reason.hpp) put it into the one or the other.
 struct Error {
     ReasonCode code = ReasonCode::UnspecifiedError;
     const char* what = "";

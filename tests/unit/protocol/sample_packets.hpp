@@ -56,7 +56,8 @@ inline std::vector<Packet> sample_packets(ProtocolVersion version) {
     connack.session_present = version != ProtocolVersion::V31;  // 3.1 has no Session Present
     out.emplace_back(connack);
     Connack refused;
-    refused.reason = v5 ? ReasonCode::QuotaExceeded : ReasonCode::NotAuthorized;
+    refused.reason =
+        v5 ? ConnackReason(ReasonCode::QuotaExceeded) : ConnackReason(ReasonCode::NotAuthorized);
     if (v5) {
         refused.properties.add_text(PropertyId::ReasonString, "too many");
         Connack accepted;
@@ -139,7 +140,8 @@ inline std::vector<Packet> sample_packets(ProtocolVersion version) {
     Suback suback;
     suback.packet_id = 10;
     suback.reasons = {ReasonCode::Success, ReasonCode::GrantedQos1, ReasonCode::GrantedQos2,
-                      v5 ? ReasonCode::TopicFilterInvalid : ReasonCode::UnspecifiedError};
+                      v5 ? SubackReason(ReasonCode::TopicFilterInvalid)
+                         : SubackReason(ReasonCode::UnspecifiedError)};
     out.emplace_back(suback);
 
     Unsubscribe unsubscribe;

@@ -107,8 +107,8 @@ TEST(SubackV311, DecodesReturnCodes) {
         decode_as<Suback>(bytes({0x90, 0x06, 0x00, 0x0A, 0x00, 0x01, 0x02, 0x80}), kV311);
     EXPECT_EQ(s.packet_id, 10);
     EXPECT_EQ(s.reasons,
-              (std::vector<ReasonCode>{ReasonCode::Success, ReasonCode::GrantedQos1,
-                                       ReasonCode::GrantedQos2, ReasonCode::UnspecifiedError}));
+              (std::vector<SubackReason>{ReasonCode::Success, ReasonCode::GrantedQos1,
+                                         ReasonCode::GrantedQos2, ReasonCode::UnspecifiedError}));
 }
 
 TEST(SubackV311, ReservedReturnCodeIsRefused) {
@@ -133,8 +133,8 @@ TEST(SubackV5, DecodesAndEncodesReasonCodes) {
     const Bytes data = bytes({0x90, 0x06, 0x00, 0x0A, 0x00, 0x01, 0x87, 0xA2});
     const auto s = decode_as<Suback>(data, kV5);
     EXPECT_EQ(s.reasons,
-              (std::vector<ReasonCode>{ReasonCode::GrantedQos1, ReasonCode::NotAuthorized,
-                                       ReasonCode::WildcardSubscriptionsNotSupported}));
+              (std::vector<SubackReason>{ReasonCode::GrantedQos1, ReasonCode::NotAuthorized,
+                                         ReasonCode::WildcardSubscriptionsNotSupported}));
     EXPECT_EQ(encode_bytes(s, kV5), data);
     // 0x10 is not a SUBACK reason code.
     EXPECT_EQ(decode_error(bytes({0x90, 0x04, 0x00, 0x0A, 0x00, 0x10}), kV5),
@@ -185,8 +185,8 @@ TEST(UnsubackV311, IsPacketIdOnly) {
 TEST(UnsubackV5, DecodesReasonCodes) {
     const Bytes data = bytes({0xB0, 0x05, 0x00, 0x05, 0x00, 0x00, 0x11});
     const auto u = decode_as<Unsuback>(data, kV5);
-    EXPECT_EQ(u.reasons,
-              (std::vector<ReasonCode>{ReasonCode::Success, ReasonCode::NoSubscriptionExisted}));
+    EXPECT_EQ(u.reasons, (std::vector<UnsubackReason>{ReasonCode::Success,
+                                                      ReasonCode::NoSubscriptionExisted}));
     EXPECT_EQ(encode_bytes(u, kV5), data);
     EXPECT_EQ(decode_error(bytes({0xB0, 0x03, 0x00, 0x05, 0x00}), kV5), ReasonCode::ProtocolError);
     EXPECT_EQ(decode_error(bytes({0xB0, 0x04, 0x00, 0x05, 0x00, 0x02}), kV5),
