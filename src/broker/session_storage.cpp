@@ -192,7 +192,7 @@ void Worker::dispatch_outbound(const SessionHandlePtr& session,
             wait = wait || packet.delivery.qos == 2;
         }
     }
-    ClientConnection* connection = session->connection;
+    SessionConnection* connection = session->connection;
     if (connection == nullptr || packets.empty()) {
         return;
     }

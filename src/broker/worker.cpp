@@ -283,9 +283,9 @@ std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& conne
     auto found = sessions_.find(client_id);
     if (found != sessions_.end() && found->second->connection != nullptr) {
         // [MQTT-3.1.4-3] session takeover: the older connection is closed first.
-        ClientConnection* older = found->second->connection;
+        SessionConnection* older = found->second->connection;
         log().info("{}: taken over by a new connection from {}", older->peer(), connection.peer());
-        older->disconnect(protocol::ReasonCode::SessionTakenOver);
+        older->close_for_takeover();
         found = sessions_.find(client_id);  // it may have ended with its connection
     }
     if (found != sessions_.end() && found->second->will_due_at) {
@@ -421,7 +421,7 @@ void Worker::publish(const session::MessagePtr& message, const CommitToken& toke
     if (context_.any_acl) {
         // An allowed subscription may still match a topic the subscriber may not read.
         std::erase_if(routed_, [&](const RoutedDelivery& routed) {
-            return !may_receive(*routed.target, message->topic);
+            return !routed.target->may_receive(*this, message->topic);
         });
     }
     // The queue entries first, then the retained update: store_retained() submits the
@@ -438,8 +438,9 @@ void Worker::publish(const session::MessagePtr& message, const CommitToken& toke
 }
 
 void Worker::stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken& token) {
-    // Every write a message causes — a queue entry per persistent subscriber, wherever it
-    // lives, and the retained update — goes into this worker's batch, so that one commit
+    // Every write a message causes — what each subscriber stages (Subscriber::stage: a
+    // queue entry per persistent session), wherever it lives, and the retained update —
+    // goes into this worker's batch, so that one commit
     // holds them all together with the publisher's QoS 2 state: after a crash either the
     // message is everywhere it was due and a resend is known as a duplicate, or it is
     // nowhere and the resend delivers it. The subscriber's home worker takes the entry over
@@ -447,12 +448,8 @@ void Worker::stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken
     bool staged = false;
     std::uint64_t message_staged = 0;
     for (RoutedDelivery& delivery : routed) {
-        if (delivery.delivery.qos > 0 &&
-            delivery.target->persistent.load(std::memory_order_relaxed)) {
-            delivery.delivery.seq =
-                delivery.target->next_seq.fetch_add(1, std::memory_order_relaxed);
-            const std::uint64_t id = delivery.delivery.message->id;
-            stage_queued(delivery.target, delivery.delivery, id != message_staged);
+        const std::uint64_t id = delivery.delivery.message->id;
+        if (delivery.target->stage(*this, delivery.delivery, id != message_staged)) {
             message_staged = id;
             staged = true;
         }
@@ -466,7 +463,7 @@ void Worker::send_routed(std::vector<RoutedDelivery>& routed) {
     for (RoutedDelivery& delivery : routed) {
         const unsigned home = delivery.target->home_worker;
         if (home == index_) {
-            deliver(delivery.target, std::move(delivery.delivery));
+            delivery.target->deliver(*this, std::move(delivery.delivery));
         } else {
             outboxes_[home].push_back(std::move(delivery));
             if (!outbox_flush_scheduled_) {
@@ -533,7 +530,7 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
     loop_.post([this, box] {
         for (RoutedDelivery& routed : *box) {
-            deliver(routed.target, std::move(routed.delivery));
+            routed.target->deliver(*this, std::move(routed.delivery));
         }
     });
 }
@@ -558,7 +555,7 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
         }
         return;
     }
-    ClientConnection* connection = target->connection;
+    SessionConnection* connection = target->connection;
     // A delivery that did not come through publish() (a retained message on subscribe):
     // numbered and stored here.
     std::optional<session::Delivery> record;

@@ -22,6 +22,7 @@
 #include "petrel/net/listener.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/packet.hpp"
+#include "session_handle.hpp"
 #include "staged_writes.hpp"
 
 namespace petrel::broker {
@@ -82,11 +83,11 @@ class Worker {
 
     // ---- on this worker's thread ----
 
-    // Routes a message to every matching session. `token`, when given, is held by the
+    // Routes a message to every matching subscriber. `token`, when given, is held by the
     // batch that stores what the message causes (persistent sessions' queue entries, the
     // retained update), so its reply (the PUBACK/PUBREC) waits for that commit.
     void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
-    // Offers a delivery to a session homed here.
+    // Offers a delivery to a session homed here (SessionHandle::deliver).
     void deliver(const SessionHandlePtr& target, session::Delivery delivery);
 
     // ---- the store (on this worker's thread; see session_storage.cpp) ----
@@ -155,6 +156,9 @@ class Worker {
                net::TlsSessionPtr tls, ConnectionSlot slot);
 
   private:
+    // A session's Subscriber::stage stages its queue entry (stage_queued).
+    friend struct SessionHandle;
+
     void watch_listener(net::Listener& listener, std::size_t index);
     void accept_ready(net::Listener& listener, std::size_t index);
     void add_connection(int fd, std::string peer, std::string unread,

@@ -1,0 +1,27 @@
+// A session as a Subscriber: the router's steps for a delivery, carried out by the
+// worker's session code.
+#include "session_handle.hpp"
+
+#include "worker.hpp"
+
+namespace petrel::broker {
+
+bool SessionHandle::may_receive(const Worker& publisher, std::string_view topic) const {
+    return publisher.may_receive(*this, topic);
+}
+
+bool SessionHandle::stage(Worker& publisher, session::Delivery& delivery, bool with_message) {
+    // QoS 0 is never stored; a clean session's queue lives in memory only.
+    if (delivery.qos == 0 || !persistent.load(std::memory_order_relaxed)) {
+        return false;
+    }
+    delivery.seq = next_seq.fetch_add(1, std::memory_order_relaxed);
+    publisher.stage_queued(shared_from_this(), delivery, with_message);
+    return true;
+}
+
+void SessionHandle::deliver(Worker& home, session::Delivery delivery) {
+    home.deliver(shared_from_this(), std::move(delivery));
+}
+
+}  // namespace petrel::broker
