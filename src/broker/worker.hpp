@@ -3,7 +3,7 @@
 //
 // A session's home worker is fixed by its client id. After CONNECT, a connection is handed
 // to its session's home worker, so a session and its connection always share one thread
-// and session state needs no lock. Deliveries to sessions homed elsewhere are batched per
+// and session state needs no lock. Deliveries to subscribers homed elsewhere are batched per
 // worker and posted once per event batch (one wake-up for many messages).
 #pragma once
 
