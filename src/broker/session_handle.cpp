@@ -11,8 +11,8 @@ bool SessionHandle::may_receive(const Worker& publisher, std::string_view topic)
 }
 
 bool SessionHandle::stage(Worker& publisher, session::Delivery& delivery, bool with_message) {
-    // QoS 0 is never stored; a clean session's queue lives in memory only.
-    if (delivery.qos == 0 || !persistent.load(std::memory_order_relaxed)) {
+    // A clean session's queue lives in memory only.
+    if (!persistent.load(std::memory_order_relaxed)) {
         return false;
     }
     delivery.seq = next_seq.fetch_add(1, std::memory_order_relaxed);

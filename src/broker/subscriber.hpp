@@ -49,9 +49,10 @@ class Subscriber {
 
     // Whether `topic` may reach this subscriber; asked when an ACL is configured.
     virtual bool may_receive(const Worker& publisher, std::string_view topic) const = 0;
-    // Stages into the publishing worker's batch what must be committed together with the
-    // message (a persistent session's queue entry, numbered in `delivery.seq`), and the
-    // message itself when `with_message`. True when something was staged.
+    // For a QoS 1 or 2 delivery: stages into the publishing worker's batch what must be
+    // committed together with the message (a persistent session's queue entry, numbered in
+    // `delivery.seq`), and the message itself when `with_message`. True when something was
+    // staged.
     virtual bool stage(Worker& publisher, session::Delivery& delivery, bool with_message) = 0;
 
     // ---- on the home worker ----

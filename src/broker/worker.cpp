@@ -449,7 +449,9 @@ void Worker::stage_routed(std::vector<RoutedDelivery>& routed, const CommitToken
     std::uint64_t message_staged = 0;
     for (RoutedDelivery& delivery : routed) {
         const std::uint64_t id = delivery.delivery.message->id;
-        if (delivery.target->stage(*this, delivery.delivery, id != message_staged)) {
+        // QoS 0 promises nothing that a commit must keep.
+        if (delivery.delivery.qos > 0 &&
+            delivery.target->stage(*this, delivery.delivery, id != message_staged)) {
             message_staged = id;
             staged = true;
         }
