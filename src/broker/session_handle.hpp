@@ -18,11 +18,11 @@
 #include <string_view>
 
 #include "petrel/session/session.hpp"
-#include "session_connection.hpp"
 #include "subscriber.hpp"
 
 namespace petrel::broker {
 
+class SessionConnection;
 struct ListenerPolicy;
 
 // Made with std::make_shared only: the Subscriber steps hand the worker a SessionHandlePtr.
@@ -31,7 +31,8 @@ struct SessionHandle final : Subscriber, std::enable_shared_from_this<SessionHan
         : Subscriber(home), state(std::move(client_id), limits) {}
 
     // Subscriber (session_handle.cpp): the ACL of the session's latest listener, its queue
-    // entry staged when it is persistent, and Worker::deliver on its home worker.
+    // entry staged when it is persistent, and Worker::deliver on its home worker. It is
+    // online while a connection is attached.
     const std::string& client_id() const override { return state.client_id(); }
     bool may_receive(const Worker& publisher, std::string_view topic) const override;
     bool stage(Worker& publisher, session::Delivery& delivery, bool with_message) override;
@@ -70,7 +71,6 @@ struct SessionHandle final : Subscriber, std::enable_shared_from_this<SessionHan
     // worker: the listener of the latest connection, whose ACL applies (null: the first).
     std::atomic<const ListenerPolicy*> listener{nullptr};
 
-    // Subscriber::online: a connection is attached.
     // Home-worker only. While disconnected with a delayed will (Will Delay Interval,
     // 3.1.3.2.2): when it is due, and when the connection was lost (for the store record).
     std::optional<session::Clock::time_point> will_due_at;
