@@ -20,8 +20,8 @@ bool SessionHandle::stage(Worker& publisher, session::Delivery& delivery, bool w
     return true;
 }
 
-void SessionHandle::deliver(Worker& home, session::Delivery delivery) {
-    home.deliver(shared_from_this(), std::move(delivery));
+void SessionHandle::deliver(Worker& home, SubscriberPtr self, session::Delivery&& delivery) {
+    home.deliver(std::static_pointer_cast<SessionHandle>(std::move(self)), std::move(delivery));
 }
 
 }  // namespace petrel::broker

@@ -25,7 +25,7 @@ namespace petrel::broker {
 class SessionConnection;
 struct ListenerPolicy;
 
-// Made with std::make_shared only: the Subscriber steps hand the worker a SessionHandlePtr.
+// Made with std::make_shared only: stage() hands the worker a SessionHandlePtr to itself.
 struct SessionHandle final : Subscriber, std::enable_shared_from_this<SessionHandle> {
     SessionHandle(std::string client_id, unsigned home, session::OutboundFlow::Limits limits)
         : Subscriber(home), state(std::move(client_id), limits) {}
@@ -36,7 +36,7 @@ struct SessionHandle final : Subscriber, std::enable_shared_from_this<SessionHan
     const std::string& client_id() const override { return state.client_id(); }
     bool may_receive(const Worker& publisher, std::string_view topic) const override;
     bool stage(Worker& publisher, session::Delivery& delivery, bool with_message) override;
-    void deliver(Worker& home, session::Delivery delivery) override;
+    void deliver(Worker& home, SubscriberPtr self, session::Delivery&& delivery) override;
 
     session::Session state;
 

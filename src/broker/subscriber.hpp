@@ -58,7 +58,10 @@ class Subscriber {
     // ---- on the home worker ----
 
     // Takes `delivery`: sends it, queues it or drops it, as the subscriber's flow says.
-    virtual void deliver(Worker& home, session::Delivery delivery) = 0;
+    // `self` is the reference to this subscriber that the delivery was routed with, handed
+    // on: a kind that needs an owning pointer to itself has one without counting another.
+    virtual void deliver(Worker& home, std::shared_ptr<Subscriber> self,
+                         session::Delivery&& delivery) = 0;
 };
 using SubscriberPtr = std::shared_ptr<Subscriber>;
 

@@ -465,7 +465,8 @@ void Worker::send_routed(std::vector<RoutedDelivery>& routed) {
     for (RoutedDelivery& delivery : routed) {
         const unsigned home = delivery.target->home_worker;
         if (home == index_) {
-            delivery.target->deliver(*this, std::move(delivery.delivery));
+            Subscriber& target = *delivery.target;
+            target.deliver(*this, std::move(delivery.target), std::move(delivery.delivery));
         } else {
             outboxes_[home].push_back(std::move(delivery));
             if (!outbox_flush_scheduled_) {
@@ -532,7 +533,8 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
     loop_.post([this, box] {
         for (RoutedDelivery& routed : *box) {
-            routed.target->deliver(*this, std::move(routed.delivery));
+            Subscriber& target = *routed.target;
+            target.deliver(*this, std::move(routed.target), std::move(routed.delivery));
         }
     });
 }

@@ -28,7 +28,7 @@ class FakeSubscriber final : public Subscriber {
         ADD_FAILURE() << "the router stages nothing";
         return false;
     }
-    void deliver(Worker&, session::Delivery) override {
+    void deliver(Worker&, SubscriberPtr, session::Delivery&&) override {
         ADD_FAILURE() << "the router delivers nothing";
     }
 
