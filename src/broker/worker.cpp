@@ -539,7 +539,7 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     });
 }
 
-void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery) {
+void Worker::deliver(const SessionHandlePtr& target, session::Delivery&& delivery) {
     if (target->discarded) {
         return;  // its queue entry, if any, went with the session's EraseSession
     }

@@ -88,7 +88,7 @@ class Worker {
     // retained update), so its reply (the PUBACK/PUBREC) waits for that commit.
     void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
     // Offers a delivery to a session homed here (SessionHandle::deliver).
-    void deliver(const SessionHandlePtr& target, session::Delivery delivery);
+    void deliver(const SessionHandlePtr& target, session::Delivery&& delivery);
 
     // ---- the store (on this worker's thread; see session_storage.cpp) ----
 
