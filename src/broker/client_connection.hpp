@@ -23,13 +23,15 @@
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
+#include "session_connection.hpp"
 #include "session_handle.hpp"
 #include "token_bucket.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
 
-class ClientConnection {
+// The SessionConnection of a client's session while it is connected.
+class ClientConnection final : public SessionConnection {
   public:
     using Clock = std::chrono::steady_clock;
 
@@ -37,7 +39,7 @@ class ClientConnection {
     // the connection count, held as long as this object and handed on with the socket.
     ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,
                      net::TlsSessionPtr tls, ConnectionSlot slot, const ListenerPolicy& listener);
-    ~ClientConnection();
+    ~ClientConnection() override;
     ClientConnection(const ClientConnection&) = delete;
     ClientConnection& operator=(const ClientConnection&) = delete;
 
@@ -49,9 +51,9 @@ class ClientConnection {
 
     // Writes publishes / PUBRELs the session's outbound flow produced, after any reply
     // still waiting for a commit.
-    void send_outbound(std::vector<session::OutboundPacket> packets);
+    void send_outbound(std::vector<session::OutboundPacket> packets) override;
     // The same, once the batch that holds the returned token is committed.
-    CommitToken send_after_commit(std::vector<session::OutboundPacket> packets);
+    CommitToken send_after_commit(std::vector<session::OutboundPacket> packets) override;
     // A reply that keeps its place among the others and runs once the batch holding the
     // returned token is committed (or has failed: the reply sees the result).
     CommitToken reply_after_commit(ReplyGate::Reply reply);
@@ -65,13 +67,14 @@ class ClientConnection {
     // broker is shutting down.
     void disconnect(protocol::DisconnectReason reason, bool publish_will = true,
                     std::string_view why = {});
+    void close_for_takeover() override { disconnect(protocol::ReasonCode::SessionTakenOver); }
 
     // Encoded size of the PUBLISH that would carry `delivery` to a client of `version`.
     static std::size_t publish_size(const session::Delivery& delivery,
                                     protocol::ProtocolVersion version);
 
     const std::string& client_id() const;
-    const std::string& peer() const { return peer_; }
+    const std::string& peer() const override { return peer_; }
     protocol::ProtocolVersion version() const { return version_; }
     bool connected() const { return phase_ == Phase::Connected; }
     const SessionHandlePtr& session() const { return session_; }

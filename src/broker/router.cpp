@@ -22,7 +22,7 @@ std::uint64_t scramble(std::uint64_t x) {
 
 }  // namespace
 
-bool Router::subscribe(std::string_view filter, const SessionHandlePtr& session,
+bool Router::subscribe(std::string_view filter, const SubscriberPtr& subscriber,
                        SubscriptionData data) {
     std::unique_lock lock(trie_mutex_);
     if (topic::parse_shared(filter)) {
@@ -31,12 +31,12 @@ bool Router::subscribe(std::string_view filter, const SessionHandlePtr& session,
             position = std::make_unique<std::atomic<std::uint64_t>>(0);
         }
     }
-    return trie_.subscribe(filter, session, data);
+    return trie_.subscribe(filter, subscriber, data);
 }
 
-bool Router::unsubscribe(std::string_view filter, const SessionHandlePtr& session) {
+bool Router::unsubscribe(std::string_view filter, const SubscriberPtr& subscriber) {
     std::unique_lock lock(trie_mutex_);
-    const bool existed = trie_.unsubscribe(filter, session);
+    const bool existed = trie_.unsubscribe(filter, subscriber);
     if (existed && topic::parse_shared(filter) && trie_.shared_members(filter) == nullptr) {
         cursors_.erase(std::string(share_key(filter)));
     }
@@ -50,7 +50,7 @@ std::atomic<std::uint64_t>& Router::cursor(std::string_view key) const {
 
 const Router::Members::value_type* Router::pick_member(const Members& members, std::string_view key,
                                                        const std::string& publisher,
-                                                       const SessionHandle* excluded) const {
+                                                       const Subscriber* excluded) const {
     // Online members only, unless none is: then an offline persistent member queues it.
     std::size_t online = 0;
     for (const auto& member : members) {
@@ -90,7 +90,7 @@ const Router::Members::value_type* Router::pick_member(const Members& members, s
 }
 
 bool Router::has_other_online_member(const std::string& shared_filter,
-                                     const SessionHandlePtr& leaving) const {
+                                     const SubscriberPtr& leaving) const {
     std::shared_lock lock(trie_mutex_);
     const Members* members = trie_.shared_members(shared_filter);
     if (members == nullptr) {
@@ -102,7 +102,7 @@ bool Router::has_other_online_member(const std::string& shared_filter,
 }
 
 std::optional<RoutedDelivery> Router::reroute_shared(const session::Delivery& delivery,
-                                                     const SessionHandlePtr& leaving) {
+                                                     const SubscriberPtr& leaving) {
     std::shared_lock lock(trie_mutex_);
     const Members* members = trie_.shared_members(*delivery.shared);
     if (members == nullptr) {
@@ -127,10 +127,10 @@ std::optional<RoutedDelivery> Router::reroute_shared(const session::Delivery& de
 
 void Router::match(const session::MessagePtr& message, std::vector<RoutedDelivery>& out) const {
     const std::size_t first = out.size();
-    auto add = [&](const SessionHandlePtr& target, const SubscriptionData& data,
+    auto add = [&](const SubscriberPtr& target, const SubscriptionData& data,
                    const std::shared_ptr<const std::string>& shared = nullptr) {
         // [MQTT-3.8.3-3] No Local: not to the publisher's own session.
-        if (data.options.no_local && target->state.client_id() == message->publisher) {
+        if (data.options.no_local && target->client_id() == message->publisher) {
             return;
         }
         session::Delivery delivery;
@@ -161,12 +161,12 @@ void Router::match(const session::MessagePtr& message, std::vector<RoutedDeliver
     if (out.size() - first < 2) {
         return;
     }
-    // Overlapping subscriptions: one delivery per session, highest QoS, all ids.
+    // Overlapping subscriptions: one delivery per subscriber, highest QoS, all ids.
     std::sort(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
               [](const RoutedDelivery& a, const RoutedDelivery& b) { return a.target < b.target; });
     auto keep = out.begin() + static_cast<std::ptrdiff_t>(first);
     for (auto it = keep + 1; it != out.end(); ++it) {
-        // A shared subscription's copy stays separate (4.8.2): the session may get both.
+        // A shared subscription's copy stays separate (4.8.2): the subscriber may get both.
         if (it->target == keep->target && !it->delivery.shared && !keep->delivery.shared) {
             keep->delivery.qos = std::max(keep->delivery.qos, it->delivery.qos);
             keep->delivery.retain = keep->delivery.retain || it->delivery.retain;

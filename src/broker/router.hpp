@@ -1,4 +1,4 @@
-// The router: which sessions a published message goes to, and the retained messages.
+// The router: which subscribers a published message goes to, and the retained messages.
 //
 // Shared by all workers. The subscription trie is read on every publish and written only
 // on (un)subscribe, so it sits behind a shared_mutex: publishers on different workers
@@ -21,7 +21,7 @@
 #include "petrel/broker/config.hpp"
 #include "petrel/topic/retained_tree.hpp"
 #include "petrel/topic/subscription_trie.hpp"
-#include "session_handle.hpp"
+#include "subscriber.hpp"
 
 namespace petrel::broker {
 
@@ -30,8 +30,10 @@ struct SubscriptionData {
     std::optional<std::uint32_t> subscription_id;
 };
 
+// Posted between workers: the shared pointer keeps the target alive until its home worker
+// has taken the delivery.
 struct RoutedDelivery {
-    SessionHandlePtr target;
+    SubscriberPtr target;
     session::Delivery delivery;
 };
 
@@ -49,11 +51,11 @@ class Router {
     }
 
     // Adds or replaces a subscription; true when it is new.
-    bool subscribe(std::string_view filter, const SessionHandlePtr& session, SubscriptionData data);
+    bool subscribe(std::string_view filter, const SubscriberPtr& subscriber, SubscriptionData data);
     // True when the subscription existed.
-    bool unsubscribe(std::string_view filter, const SessionHandlePtr& session);
+    bool unsubscribe(std::string_view filter, const SubscriberPtr& subscriber);
 
-    // Appends one delivery per matching session to `out`. A session with several
+    // Appends one delivery per matching subscriber to `out`. A subscriber with several
     // matching subscriptions gets the message once, at the highest granted QoS, with
     // every matching subscription identifier. Each shared subscription that matches adds
     // one delivery, to one member picked by the strategy among those online (or, when
@@ -63,11 +65,11 @@ class Router {
     // Whether the shared subscription `shared_filter` has a member other than `leaving`
     // that is online.
     bool has_other_online_member(const std::string& shared_filter,
-                                 const SessionHandlePtr& leaving) const;
+                                 const SubscriberPtr& leaving) const;
     // `delivery` (of a shared subscription) for another online member than `leaving`, with
     // that member's granted QoS and subscription identifier; nullopt when there is none.
     std::optional<RoutedDelivery> reroute_shared(const session::Delivery& delivery,
-                                                 const SessionHandlePtr& leaving);
+                                                 const SubscriberPtr& leaving);
 
     // Stores a retained message, or deletes the topic's one when the payload is empty.
     // `while_locked` runs under the retained lock, so that the store sees updates of one
@@ -81,17 +83,17 @@ class Router {
     std::size_t retained_count() const;
 
   private:
-    using Members = std::vector<std::pair<SessionHandlePtr, SubscriptionData>>;
+    using Members = std::vector<std::pair<SubscriberPtr, SubscriptionData>>;
     // The member of a shared group that gets the next message from `publisher`.
     const Members::value_type* pick_member(const Members& members, std::string_view key,
                                            const std::string& publisher,
-                                           const SessionHandle* excluded) const;
+                                           const Subscriber* excluded) const;
     std::atomic<std::uint64_t>& cursor(std::string_view key) const;
 
     const SharedStrategy strategy_;
     const bool upgrade_qos_;
     mutable std::shared_mutex trie_mutex_;
-    topic::SubscriptionTrie<SessionHandlePtr, SubscriptionData> trie_;  // guarded by trie_mutex_
+    topic::SubscriptionTrie<SubscriberPtr, SubscriptionData> trie_;  // guarded by trie_mutex_
     // Round-robin position per shared subscription ("group/filter"), created at subscribe:
     // the map is guarded by trie_mutex_, the counters are atomic because publishers on
     // several workers advance them under a shared lock.

@@ -5,6 +5,9 @@
 // so session state needs no lock, and a reconnecting client's connection is handed to the
 // session's home worker rather than the session being moved: messages already on their
 // way to the session can never be overtaken by newer ones.
+//
+// To the router a session is one kind of Subscriber; it sees its connection through the
+// SessionConnection interface.
 #pragma once
 
 #include <atomic>
@@ -12,23 +15,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "petrel/session/session.hpp"
+#include "subscriber.hpp"
 
 namespace petrel::broker {
 
-class ClientConnection;
+class SessionConnection;
 struct ListenerPolicy;
 
-struct SessionHandle {
+// Made with std::make_shared only: stage() hands the recorder a SessionHandlePtr to itself.
+struct SessionHandle final : Subscriber, std::enable_shared_from_this<SessionHandle> {
     SessionHandle(std::string client_id, unsigned home, session::OutboundFlow::Limits limits)
-        : state(std::move(client_id), limits), home_worker(home) {}
+        : Subscriber(home), state(std::move(client_id), limits) {}
+
+    // Subscriber (session_handle.cpp): the ACL of the session's latest listener, its queue
+    // entry staged when it is persistent, and Worker::deliver on its home worker. It is
+    // online while a connection is attached.
+    const std::string& client_id() const override { return state.client_id(); }
+    bool may_receive(const Worker& publisher, std::string_view topic) const override;
+    bool stage(SessionRecorder& publisher, session::Delivery& delivery, bool with_message) override;
+    void deliver(Worker& home, SubscriberPtr self, session::Delivery&& delivery) override;
 
     session::Session state;
-    const unsigned home_worker;
 
     // Home-worker only. The connection currently attached, if any.
-    ClientConnection* connection = nullptr;
+    SessionConnection* connection = nullptr;
     // Home-worker only. Set when the session ended (clean start, expiry): deliveries that
     // were already on their way are then dropped.
     bool discarded = false;
@@ -60,9 +73,6 @@ struct SessionHandle {
     // worker: the listener of the latest connection, whose ACL applies (null: the first).
     std::atomic<const ListenerPolicy*> listener{nullptr};
 
-    // Written by the home worker, read by any router: a connection is attached. A shared
-    // subscription prefers members that are online.
-    std::atomic<bool> online{false};
     // Home-worker only. While disconnected with a delayed will (Will Delay Interval,
     // 3.1.3.2.2): when it is due, and when the connection was lost (for the store record).
     std::optional<session::Clock::time_point> will_due_at;

@@ -142,11 +142,10 @@ void SessionRecorder::routed(std::vector<RoutedDelivery>& routed, const CommitTo
     bool staged = false;
     std::uint64_t message_staged = 0;
     for (RoutedDelivery& delivery : routed) {
-        if (delivery.delivery.qos > 0 && persistent(*delivery.target)) {
-            delivery.delivery.seq =
-                delivery.target->next_seq.fetch_add(1, std::memory_order_relaxed);
-            const std::uint64_t id = delivery.delivery.message->id;
-            stage_queued(delivery.target, delivery.delivery, id != message_staged);
+        const std::uint64_t id = delivery.delivery.message->id;
+        // QoS 0 promises nothing that a commit must keep.
+        if (delivery.delivery.qos > 0 &&
+            delivery.target->stage(*this, delivery.delivery, id != message_staged)) {
             message_staged = id;
             staged = true;
         }
@@ -154,6 +153,12 @@ void SessionRecorder::routed(std::vector<RoutedDelivery>& routed, const CommitTo
     if (staged) {
         staged_.hold(reply);
     }
+}
+
+void SessionRecorder::queued(const SessionHandlePtr& target, session::Delivery& delivery,
+                             bool with_message) {
+    delivery.seq = target->next_seq.fetch_add(1, std::memory_order_relaxed);
+    stage_queued(target, delivery, with_message);
 }
 
 void SessionRecorder::retained(const session::MessagePtr& message, const CommitToken& reply) {

@@ -111,9 +111,13 @@ class SessionRecorder {
 
     // ---- published messages, on the publishing worker ----
 
-    // Numbers the deliveries of `routed` to persistent targets and stages their queue
-    // entries, with the message once; the batch holds `reply` (rules 1 and 3).
+    // Has each subscriber of `routed` stage what its QoS 1/2 delivery must commit with the
+    // message (Subscriber::stage: a persistent session's queue entry, through queued()),
+    // the message once; the batch holds `reply` when anything was staged (rules 1 and 3).
     void routed(std::vector<RoutedDelivery>& routed, const CommitToken& reply);
+    // A persistent session's share of routed(): numbers `delivery` from the target's
+    // next_seq and stages its queue entry (and the message when `with_message`).
+    void queued(const SessionHandlePtr& target, session::Delivery& delivery, bool with_message);
     // Updates the router's retained message for `message`'s topic and stages the same
     // update, then submits the batch holding `reply` (rules 1 and 7).
     void retained(const session::MessagePtr& message, const CommitToken& reply);

@@ -77,7 +77,7 @@ void Worker::dispatch_outbound(const SessionHandlePtr& session,
                                std::vector<session::OutboundPacket> packets, bool after_commit) {
     drop_unsendable(session, packets);
     const bool wait = recorder_.flights_started(*session, packets) || after_commit;
-    ClientConnection* connection = session->connection;
+    SessionConnection* connection = session->connection;
     if (connection == nullptr || packets.empty()) {
         return;
     }

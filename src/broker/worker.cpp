@@ -281,9 +281,9 @@ std::pair<SessionHandlePtr, bool> Worker::attach_session(ClientConnection& conne
     auto found = sessions_.find(client_id);
     if (found != sessions_.end() && found->second->connection != nullptr) {
         // [MQTT-3.1.4-3] session takeover: the older connection is closed first.
-        ClientConnection* older = found->second->connection;
+        SessionConnection* older = found->second->connection;
         log().info("{}: taken over by a new connection from {}", older->peer(), connection.peer());
-        older->disconnect(protocol::ReasonCode::SessionTakenOver);
+        older->close_for_takeover();
         found = sessions_.find(client_id);  // it may have ended with its connection
     }
     if (found != sessions_.end() && found->second->will_due_at) {
@@ -413,7 +413,7 @@ void Worker::publish(const session::MessagePtr& message, const CommitToken& toke
     if (context_.any_acl) {
         // An allowed subscription may still match a topic the subscriber may not read.
         std::erase_if(routed_, [&](const RoutedDelivery& routed) {
-            return !may_receive(*routed.target, message->topic);
+            return !routed.target->may_receive(*this, message->topic);
         });
     }
     // The queue entries first, then the retained update, which submits the batch: rule 1
@@ -430,7 +430,8 @@ void Worker::send_routed(std::vector<RoutedDelivery>& routed) {
     for (RoutedDelivery& delivery : routed) {
         const unsigned home = delivery.target->home_worker;
         if (home == index_) {
-            deliver(delivery.target, std::move(delivery.delivery));
+            Subscriber& target = *delivery.target;
+            target.deliver(*this, std::move(delivery.target), std::move(delivery.delivery));
         } else {
             outboxes_[home].push_back(std::move(delivery));
             if (!outbox_flush_scheduled_) {
@@ -488,12 +489,13 @@ void Worker::post_deliveries(std::vector<RoutedDelivery> batch) {
     auto box = std::make_shared<std::vector<RoutedDelivery>>(std::move(batch));
     loop_.post([this, box] {
         for (RoutedDelivery& routed : *box) {
-            deliver(routed.target, std::move(routed.delivery));
+            Subscriber& target = *routed.target;
+            target.deliver(*this, std::move(routed.target), std::move(routed.delivery));
         }
     });
 }
 
-void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery) {
+void Worker::deliver(const SessionHandlePtr& target, session::Delivery&& delivery) {
     if (target->discarded) {
         return;  // its queue entry, if any, went with the session's EraseSession
     }
@@ -513,7 +515,7 @@ void Worker::deliver(const SessionHandlePtr& target, session::Delivery delivery)
         }
         return;
     }
-    ClientConnection* connection = target->connection;
+    SessionConnection* connection = target->connection;
     // A delivery that did not come through publish() (a retained message on subscribe):
     // numbered and stored here.
     std::optional<session::Delivery> record;

@@ -3,7 +3,7 @@
 //
 // A session's home worker is fixed by its client id. After CONNECT, a connection is handed
 // to its session's home worker, so a session and its connection always share one thread
-// and session state needs no lock. Deliveries to sessions homed elsewhere are batched per
+// and session state needs no lock. Deliveries to subscribers homed elsewhere are batched per
 // worker and posted once per event batch (one wake-up for many messages).
 #pragma once
 
@@ -22,6 +22,7 @@
 #include "petrel/net/listener.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/packet.hpp"
+#include "session_handle.hpp"
 #include "session_recorder.hpp"
 
 namespace petrel::broker {
@@ -82,13 +83,13 @@ class Worker {
 
     // ---- on this worker's thread ----
 
-    // Routes a message to every matching session. `token`, when given, is held by the
+    // Routes a message to every matching subscriber. `token`, when given, is held by the
     // batch that stores what the message causes (persistent sessions' queue entries, the
     // retained update), so its reply (the PUBACK/PUBREC) waits for that commit (rule 1 in
     // session_recorder.hpp).
     void publish(const session::MessagePtr& message, const CommitToken& token = nullptr);
-    // Offers a delivery to a session homed here.
-    void deliver(const SessionHandlePtr& target, session::Delivery delivery);
+    // Offers a delivery to a session homed here (SessionHandle::deliver).
+    void deliver(const SessionHandlePtr& target, session::Delivery&& delivery);
 
     // ---- outbound and the store (on this worker's thread; see session_storage.cpp) ----
 

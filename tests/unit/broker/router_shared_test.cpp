@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "router.hpp"
+#include "session_handle.hpp"
 
 namespace petrel::broker {
 namespace {
@@ -42,7 +43,7 @@ std::map<std::string, int> deliver_many(Router& router, int count,
         router.match(make_message("t/x", publisher), out);
         EXPECT_EQ(out.size(), 1u);
         for (const RoutedDelivery& routed : out) {
-            ++got[routed.target->state.client_id()];
+            ++got[routed.target->client_id()];
             EXPECT_TRUE(routed.delivery.shared);
             EXPECT_EQ(*routed.delivery.shared, "$share/g/t/+");
         }
