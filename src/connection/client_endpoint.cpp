@@ -140,14 +140,7 @@ void ClientEndpoint::on_connack(const protocol::Connack& connack) {
     const protocol::Properties& properties = connack.properties;
     Connected connected;
     connected.session_present = connack.session_present;
-    connected.receive_maximum =
-        static_cast<std::uint16_t>(properties.number(PropertyId::ReceiveMaximum).value_or(0xFFFF));
-    connected.maximum_packet_size = properties.number(PropertyId::MaximumPacketSize).value_or(0);
-    connected.topic_alias_maximum =
-        static_cast<std::uint16_t>(properties.number(PropertyId::TopicAliasMaximum).value_or(0));
-    connected.maximum_qos =
-        static_cast<protocol::Qos>(properties.number(PropertyId::MaximumQos).value_or(2));
-    connected.retain_available = properties.number(PropertyId::RetainAvailable).value_or(1) != 0;
+    connected.server = ServerCapabilities::read(properties);
     if (const auto assigned = properties.text(PropertyId::AssignedClientIdentifier)) {
         connected.assigned_client_id = std::string(*assigned);
     }
@@ -156,15 +149,14 @@ void ClientEndpoint::on_connack(const protocol::Connack& connack) {
         properties.number(PropertyId::ServerKeepAlive).value_or(options_.keep_alive));
     connected.properties = properties;
 
-    core_.set_peer(PeerLimits{options_.version, connected.maximum_packet_size, true},
-                   connected.topic_alias_maximum, connected.keep_alive, now_);
-    maximum_qos_ = connected.maximum_qos;
-    retain_available_ = connected.retain_available;
+    core_.set_peer(PeerLimits{options_.version, connected.server.maximum_packet_size, true},
+                   connected.server.topic_alias_maximum, connected.keep_alive, now_);
+    server_ = connected.server;
     phase_ = Phase::Connected;
     // Session Present after Clean Start 0: the server kept the session we asked it to keep
     // (this object's, or one the embedder restored after a restart of its own).
     const bool resume = connack.session_present;
-    const std::uint16_t receive_maximum = connected.receive_maximum;
+    const std::uint16_t receive_maximum = connected.server.receive_maximum;
     emit(std::move(connected));
     if (resume) {
         flow_.set_receive_maximum(receive_maximum);

@@ -28,8 +28,8 @@ void ClientEndpoint::fill_window() {
         const protocol::Qos requested = delivery.qos;
         // [MQTT-3.2.2-11] never above the server's Maximum QoS; [MQTT-3.2.2-14] no RETAIN
         // where it has no retained messages.
-        delivery.qos = std::min(delivery.qos, maximum_qos_);
-        delivery.retain = delivery.retain && retain_available_;
+        delivery.qos = std::min(delivery.qos, server_.maximum_qos);
+        delivery.retain = delivery.retain && server_.retain_available;
         const session::OutboundPacket probe{
             session::OutboundPacket::Kind::Publish,
             delivery.qos > 0 ? protocol::PacketId{1} : protocol::PacketId{0}, false, delivery};

@@ -134,8 +134,7 @@ class ClientEndpoint {
     TimePoint now_{};  // of the call in progress
     TimePoint started_at_{};
     std::optional<TimePoint> ping_sent_at_;  // PINGREQ waiting for its PINGRESP
-    protocol::Qos maximum_qos_ = 2;          // the server's, this connection
-    bool retain_available_ = true;
+    ServerCapabilities server_;              // the server's terms, this connection
 
     session::OutboundFlow flow_;
     std::deque<session::Delivery> pending_;  // not in flight yet, in publish() order

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "petrel/connection/server_capabilities.hpp"
 #include "petrel/protocol/packet.hpp"
 #include "petrel/protocol/reason.hpp"
 
@@ -42,11 +43,7 @@ struct SendBytes {
 // defaults where the CONNACK is silent, and always for 3.1.1).
 struct Connected {
     bool session_present = false;
-    std::uint16_t receive_maximum = 0xFFFF;
-    std::uint32_t maximum_packet_size = 0;  // 0: none
-    std::uint16_t topic_alias_maximum = 0;
-    protocol::Qos maximum_qos = 2;
-    bool retain_available = true;
+    ServerCapabilities server;
     std::string assigned_client_id;   // empty: the server assigned none
     std::uint16_t keep_alive = 0;     // in force: the Server Keep Alive when it sent one
     protocol::Properties properties;  // the CONNACK's, as received

@@ -51,9 +51,9 @@ TEST(ClientConnect, Mqtt311ConnectHasNoProperties) {
     const Drained connected = client.feed(protocol::Connack{});
     const Connected event = connected.one<Connected>();
     EXPECT_FALSE(event.session_present);
-    EXPECT_EQ(event.receive_maximum, 0xFFFF);  // the defaults a 3.1.1 server implies
-    EXPECT_EQ(event.maximum_qos, 2);
-    EXPECT_TRUE(event.retain_available);
+    EXPECT_EQ(event.server.receive_maximum, 0xFFFF);  // the defaults a 3.1.1 server implies
+    EXPECT_EQ(event.server.maximum_qos, 2);
+    EXPECT_TRUE(event.server.retain_available);
     EXPECT_EQ(event.keep_alive, 30);
     EXPECT_TRUE(client.endpoint.connected());
 }
@@ -70,11 +70,11 @@ TEST(ClientConnect, Mqtt5ConnackTermsAreReported) {
     properties.add_number(PropertyId::ServerKeepAlive, 15);
     const Drained connected = client.connect(connack_with(properties));
     const Connected event = connected.one<Connected>();
-    EXPECT_EQ(event.receive_maximum, 7);
-    EXPECT_EQ(event.maximum_packet_size, 2000u);
-    EXPECT_EQ(event.topic_alias_maximum, 3);
-    EXPECT_EQ(event.maximum_qos, 1);
-    EXPECT_FALSE(event.retain_available);
+    EXPECT_EQ(event.server.receive_maximum, 7);
+    EXPECT_EQ(event.server.maximum_packet_size, 2000u);
+    EXPECT_EQ(event.server.topic_alias_maximum, 3);
+    EXPECT_EQ(event.server.maximum_qos, 1);
+    EXPECT_FALSE(event.server.retain_available);
     EXPECT_EQ(event.assigned_client_id, "auto-42");
     EXPECT_EQ(event.keep_alive, 15);
     EXPECT_EQ(event.properties, properties);
