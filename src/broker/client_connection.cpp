@@ -21,6 +21,7 @@ ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std
       slot_(std::move(slot)),
       peer_(peer),
       opened_at_(Clock::now()) {
+    core_.open(ProtocolVersion::V311, worker_.context().config.max_packet_size, 0, opened_at_);
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
         net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
@@ -43,15 +44,14 @@ std::string ClientConnection::describe() const {
 }
 
 void ClientConnection::on_data(std::string& input) {
-    keep_alive_.on_received(Clock::now());
-    const std::uint32_t max_packet_size = worker_.context().config.max_packet_size;
+    const Clock::time_point now = Clock::now();
+    core_.keep_alive().on_received(now);
     std::size_t consumed = 0;
     while (phase_ != Phase::Closed && consumed < input.size()) {
         const protocol::ByteView rest(
             reinterpret_cast<const std::uint8_t*>(input.data()) + consumed,
             input.size() - consumed);
-        connection::ReadResult read = connection::read_packet(
-            rest, {version_, phase_ == Phase::AwaitingConnect, max_packet_size});
+        connection::ReadResult read = core_.read(rest, phase_ == Phase::AwaitingConnect);
         using Kind = connection::ReadResult::Kind;
         if (read.kind == Kind::Incomplete) {
             break;
@@ -63,7 +63,8 @@ void ClientConnection::on_data(std::string& input) {
             break;
         }
         if (read.kind == Kind::RefuseConnect) {
-            version_ = read.version;
+            // Refused in the version the client claims, so that it understands why.
+            core_.open(read.version, worker_.context().config.max_packet_size, 0, now);
             refuse_connect(protocol::connack_reason_for(read.error.code), read.error.what);
             break;
         }
@@ -144,8 +145,8 @@ bool ClientConnection::send(const protocol::Packet& packet) {
         return false;
     }
     encode_buffer_.clear();
-    const connection::EncodedPacket encoded = connection::encode_for_peer(
-        packet, {version_, client_maximum_packet_size_, problem_information_}, encode_buffer_);
+    const connection::EncodedPacket encoded =
+        connection::encode_for_peer(packet, core_.peer(), encode_buffer_);
     if (!encoded.fits) {
         close_over_client_limit(protocol::packet_type(packet), encoded.size);
         return false;
@@ -158,7 +159,7 @@ void ClientConnection::close_over_client_limit(protocol::PacketType type, std::s
     worker_.log().info(
         "{}: {} of {} bytes is over the client's Maximum Packet Size ({}): "
         "not sent, closing",
-        describe(), protocol::to_string(type), size, client_maximum_packet_size_);
+        describe(), protocol::to_string(type), size, core_.peer().maximum_packet_size);
     if (type == protocol::PacketType::Disconnect) {
         return;  // whoever sends a DISCONNECT closes the connection next
     }
@@ -222,7 +223,8 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
         // Header per subscriber, payload and forwarded properties shared by all of them.
         const session::Message& message = *packet.delivery.message;
         const connection::PublishFrame frame = connection::frame_delivery(
-            packet, version_, listener_.unmount_topic(message.topic), &outbound_aliases_, now_ms);
+            packet, core_.version(), listener_.unmount_topic(message.topic),
+            &core_.outbound_aliases(), now_ms);
         encode_buffer_.clear();
         connection::write_header(frame, encode_buffer_);
         stream_->send(encode_buffer_);
@@ -259,8 +261,9 @@ void ClientConnection::tick(Clock::time_point now) {
         }
         return;
     }
-    if (phase_ == Phase::Connected && keep_alive_.expired(now)) {
-        worker_.log().info("{}: keep-alive timeout ({} s)", describe(), keep_alive_.seconds());
+    if (phase_ == Phase::Connected && core_.keep_alive().expired(now)) {
+        worker_.log().info("{}: keep-alive timeout ({} s)", describe(),
+                           core_.keep_alive().seconds());
         disconnect(ReasonCode::KeepAliveTimeout);
     }
 }
@@ -277,7 +280,7 @@ void ClientConnection::fail(const protocol::Error& error) {
     worker_.log().info("{}: {} ({}), closing", describe(), protocol::to_string(error.code),
                        error.what);
     // [MQTT-4.13.1-1] a v5 server may send DISCONNECT with the reason before closing.
-    if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
+    if (phase_ == Phase::Connected && core_.version() == ProtocolVersion::V5) {
         protocol::Disconnect disconnect{protocol::disconnect_reason_for(error.code), {}};
         disconnect.properties.add_text(protocol::PropertyId::ReasonString, error.what);
         send(disconnect);
@@ -290,7 +293,7 @@ void ClientConnection::disconnect(protocol::DisconnectReason reason, bool publis
     if (phase_ == Phase::Closed) {
         return;
     }
-    if (phase_ == Phase::Connected && version_ == ProtocolVersion::V5) {
+    if (phase_ == Phase::Connected && core_.version() == ProtocolVersion::V5) {
         protocol::Disconnect disconnect{reason, {}};
         if (!why.empty()) {
             disconnect.properties.add_text(protocol::PropertyId::ReasonString, std::string(why));

@@ -17,6 +17,7 @@
 #include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
+#include "petrel/connection/endpoint_core.hpp"
 #include "petrel/connection/inbound_window.hpp"
 #include "petrel/connection/keep_alive.hpp"
 #include "petrel/connection/topic_aliases.hpp"
@@ -75,7 +76,7 @@ class ClientConnection final : public SessionConnection {
 
     const std::string& client_id() const;
     const std::string& peer() const override { return peer_; }
-    protocol::ProtocolVersion version() const { return version_; }
+    protocol::ProtocolVersion version() const { return core_.version(); }
     bool connected() const { return phase_ == Phase::Connected; }
     const SessionHandlePtr& session() const { return session_; }
 
@@ -90,6 +91,8 @@ class ClientConnection final : public SessionConnection {
         unsigned home = 0;
         AcceptedConnect connect;
     };
+    // Opens the endpoint core in the CONNECT's version, with the client's Maximum Packet Size.
+    void open_core(const protocol::Connect& connect);
     void handle_connect(protocol::Connect&& connect);
     // Sends an accepted CONNECT on to the session's home worker (or completes it here).
     void route_connect(AcceptedConnect accepted);
@@ -166,9 +169,10 @@ class ClientConnection final : public SessionConnection {
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
     Phase phase_ = Phase::AwaitingConnect;
-    protocol::ProtocolVersion version_ = protocol::ProtocolVersion::V311;
     SessionHandlePtr session_;
-    connection::KeepAlive keep_alive_;
+    // Framing, the client's limits, topic aliases both ways and keep alive: what the broker
+    // shares with the client role of a bridge.
+    connection::EndpointCore core_;
     Clock::time_point opened_at_;
     Clock::time_point closed_at_;
     std::string encode_buffer_;
@@ -181,11 +185,6 @@ class ClientConnection final : public SessionConnection {
     std::unique_ptr<auth::AuthExchange> auth_exchange_;
     std::string auth_username_;
     std::optional<AcceptedConnect> pending_connect_;
-    // What the v5 CONNECT negotiated for this connection.
-    bool problem_information_ = true;               // reason strings / user properties allowed
-    std::uint32_t client_maximum_packet_size_ = 0;  // 0: the client set none
-    connection::InboundTopicAliases inbound_aliases_;
-    connection::OutboundTopicAliases outbound_aliases_;
     // Our Receive Maximum, held against the client (v5; set at CONNACK).
     connection::InboundWindow inbound_window_;
     // max_inbound_message_rate (unset: no limit); per connection, set at CONNACK.

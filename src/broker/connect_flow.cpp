@@ -40,7 +40,7 @@ void ClientConnection::refuse_connect(protocol::ConnackReason reason, const char
     protocol::Connack connack;
     connack.reason = reason;  // the codec maps it to a 3.1.1 return code when needed
     const Config& config = worker_.context().config;
-    if (version_ == ProtocolVersion::V5) {
+    if (core_.version() == ProtocolVersion::V5) {
         if (config.server_redirect &&
             (reason == ReasonCode::UseAnotherServer || reason == ReasonCode::ServerMoved)) {
             connack.properties.add_text(PropertyId::ServerReference,
@@ -53,11 +53,21 @@ void ClientConnection::refuse_connect(protocol::ConnackReason reason, const char
     finish(false);
 }
 
-void ClientConnection::handle_connect(protocol::Connect&& connect) {
-    version_ = connect.version;
-    client_maximum_packet_size_ =
-        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
+void ClientConnection::open_core(const protocol::Connect& connect) {
+    // The CONNECT sets the version; until CONNACK only its Maximum Packet Size is known of
+    // the client's terms (a refusal must fit it too).
     const Config& config = worker_.context().config;
+    const ProtocolVersion version = connect.version;
+    const Clock::time_point now = Clock::now();
+    core_.open(version, config.max_packet_size, config.topic_alias_maximum, now);
+    const std::uint32_t client_maximum_packet_size =
+        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
+    core_.set_peer(connection::PeerLimits{version, client_maximum_packet_size, true}, 0, 0, now);
+}
+
+void ClientConnection::handle_connect(protocol::Connect&& connect) {
+    const Config& config = worker_.context().config;
+    open_core(connect);
     const std::optional<auth::LoginDecision> login = decide_login(connect);
     if (!login) {
         return;
@@ -143,10 +153,10 @@ void ClientConnection::hand_over(PendingHandover handover) {
 
 void ClientConnection::complete_connect(AcceptedConnect accepted) {
     protocol::Connect& connect = accepted.connect;
-    version_ = connect.version;
-    client_maximum_packet_size_ =
-        connect.properties.number(PropertyId::MaximumPacketSize).value_or(0);
     const Config& config = worker_.context().config;
+    open_core(connect);
+    const ProtocolVersion version = core_.version();
+    const std::uint32_t client_maximum_packet_size = core_.peer().maximum_packet_size;
 
     if (accepted.authentication) {
         auth_method_ = accepted.authentication->method;
@@ -160,8 +170,8 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     phase_ = Phase::Connected;
 
     session::Session& state = session_->state;
-    state.version = version_;
-    if (version_ == ProtocolVersion::V5) {
+    state.version = version;
+    if (version == ProtocolVersion::V5) {
         state.expiry_interval =
             connect.properties.number(PropertyId::SessionExpiryInterval).value_or(0);
     } else {
@@ -170,18 +180,22 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     state.will = std::move(connect.will);
     state.outbound().set_receive_maximum(static_cast<std::uint16_t>(
         connect.properties.number(PropertyId::ReceiveMaximum).value_or(65535)));
-    if (version_ == ProtocolVersion::V5) {
-        problem_information_ =
+    // The client's terms (3.1.2.11) and ours, for this connection.
+    const connection::KeepAliveTerms keep_alive =
+        connection::negotiate_keep_alive(connect.keep_alive, config.max_keepalive, version);
+    connection::PeerLimits client{version, client_maximum_packet_size, true};
+    std::uint16_t outgoing_aliases = 0;
+    if (version == ProtocolVersion::V5) {
+        client.problem_information =
             connect.properties.number(PropertyId::RequestProblemInformation).value_or(1) != 0;
-        inbound_aliases_ = connection::InboundTopicAliases(config.topic_alias_maximum);
         inbound_window_ = connection::InboundWindow(config.receive_maximum);
-        outbound_aliases_ =
-            connection::OutboundTopicAliases(static_cast<std::uint16_t>(std::min<std::uint32_t>(
-                config.outgoing_topic_alias_maximum,
-                connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0))));
+        outgoing_aliases = static_cast<std::uint16_t>(std::min<std::uint32_t>(
+            config.outgoing_topic_alias_maximum,
+            connect.properties.number(PropertyId::TopicAliasMaximum).value_or(0)));
     }
-    session_->client_maximum_packet_size = client_maximum_packet_size_;
-    session_->client_topic_aliases = outbound_aliases_.enabled();
+    core_.set_peer(client, outgoing_aliases, keep_alive.seconds, Clock::now());
+    session_->client_maximum_packet_size = client_maximum_packet_size;
+    session_->client_topic_aliases = core_.outbound_aliases().enabled();
     if (config.max_inbound_message_rate > 0) {
         const double rate = config.max_inbound_message_rate;
         publish_rate_.emplace(rate, rate, Clock::now());  // a burst as large as the rate
@@ -189,15 +203,12 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     // Stored before anything is delivered to it (rule 4 in session_recorder.hpp).
     worker_.recorder().connected(*session_);
 
-    const connection::KeepAliveTerms keep_alive =
-        connection::negotiate_keep_alive(connect.keep_alive, config.max_keepalive, version_);
-    keep_alive_ = connection::KeepAlive(keep_alive.seconds, Clock::now());
     protocol::Connack connack;
     connack.session_present = present;
     if (keep_alive.announce) {
         connack.properties.add_number(PropertyId::ServerKeepAlive, keep_alive.seconds);
     }
-    if (version_ == ProtocolVersion::V5) {
+    if (version == ProtocolVersion::V5) {
         if (accepted.client_id_assigned) {
             connack.properties.add_text(PropertyId::AssignedClientIdentifier, state.client_id());
         }
@@ -217,10 +228,11 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
             }
         }
     }
-    if (version_ == ProtocolVersion::V5 && client_maximum_packet_size_ > 0) {
-        leave_out_optional_properties(connack, client_maximum_packet_size_);
+    if (version == ProtocolVersion::V5 && client_maximum_packet_size > 0) {
+        leave_out_optional_properties(connack, client_maximum_packet_size);
         if (!connack.properties.contains(PropertyId::TopicAliasMaximum)) {
-            inbound_aliases_ = connection::InboundTopicAliases(0);  // none announced: none accepted
+            // None announced: none accepted.
+            core_.inbound_aliases() = connection::InboundTopicAliases(0);
         }
     }
     if (!send(connack) && phase_ == Phase::Closed) {
@@ -228,10 +240,10 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
     }
     worker_.log().info("{} connected (MQTT {}, clean start {}, keep-alive {} s{}) on worker {}",
                        describe(),
-                       version_ == ProtocolVersion::V5     ? "5.0"
-                       : version_ == ProtocolVersion::V311 ? "3.1.1"
-                                                           : "3.1",
-                       connect.clean_start, keep_alive_.seconds(),
+                       version == ProtocolVersion::V5     ? "5.0"
+                       : version == ProtocolVersion::V311 ? "3.1.1"
+                                                          : "3.1",
+                       connect.clean_start, core_.keep_alive().seconds(),
                        present ? ", session resumed" : "", worker_.index());
     // [MQTT-4.4.0-1] resend what was in flight, then what queued while away.
     worker_.dispatch_outbound(session_, state.outbound().resume());

@@ -35,7 +35,7 @@ protocol::Properties forwarded_properties(const protocol::Properties& received) 
 
 bool ClientConnection::publish_allowed(protocol::Publish& publish) {
     const Config& config = worker_.context().config;
-    if (auto error = inbound_aliases_.resolve(publish)) {
+    if (auto error = core_.inbound_aliases().resolve(publish)) {
         fail(*error);
         return false;
     }
@@ -142,7 +142,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     message->payload = std::move(publish.payload);
     message->qos = qos;
     message->retain = publish.retain;
-    if (version_ == ProtocolVersion::V5) {
+    if (core_.version() == ProtocolVersion::V5) {
         message->properties = forwarded_properties(publish.properties);
         if (const auto expiry = publish.properties.number(PropertyId::MessageExpiryInterval);
             expiry && *expiry > 0) {
@@ -188,7 +188,7 @@ void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet
     if (qos == 0) {
         return;
     }
-    if (version_ == ProtocolVersion::V5) {
+    if (core_.version() == ProtocolVersion::V5) {
         gate_.run_in_order([this, qos, packet_id, reason, why](const store::CommitResult&) {
             refuse_publish(qos, packet_id, reason, why);
         });
@@ -234,7 +234,7 @@ void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId pack
     if (qos == 1) {
         inbound_window_.qos1_answered();
     }
-    if (version_ != ProtocolVersion::V5) {
+    if (core_.version() != ProtocolVersion::V5) {
         // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
         disconnect(protocol::disconnect_reason_for(reason));  // sends nothing to 3.1.1
         return;
@@ -413,7 +413,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
             }
         }
     }
-    if (version_ == ProtocolVersion::V5 &&
+    if (core_.version() == ProtocolVersion::V5 &&
         std::any_of(suback.reasons.begin(), suback.reasons.end(), protocol::is_failure)) {
         suback.properties.add_text(PropertyId::ReasonString,
                                    "some filters were refused; see the reason code of each");

@@ -23,7 +23,9 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
     options_ = std::move(options);
     options_.receive_maximum = std::max<std::uint16_t>(1, options_.receive_maximum);  // 0: invalid
     const bool v5 = options_.version == ProtocolVersion::V5;
-    core_.open(options_.version, options_.maximum_packet_size, options_.topic_alias_maximum, now);
+    // A 3.1.1 client cannot announce a Maximum Packet Size, so holds the server to none.
+    core_.open(options_.version, v5 ? options_.maximum_packet_size : 0,
+               options_.topic_alias_maximum, now);
     phase_ = Phase::AwaitingConnack;
     started_at_ = now;
     ping_sent_at_.reset();

@@ -5,7 +5,7 @@ namespace petrel::connection {
 void EndpointCore::open(protocol::ProtocolVersion version, std::uint32_t maximum_packet_size,
                         std::uint16_t topic_alias_maximum, TimePoint now) {
     version_ = version;
-    maximum_packet_size_ = version == protocol::ProtocolVersion::V5 ? maximum_packet_size : 0;
+    maximum_packet_size_ = maximum_packet_size;
     peer_ = PeerLimits{version, 0, true};
     input_.clear();
     consumed_ = 0;
@@ -35,20 +35,24 @@ void EndpointCore::append(protocol::ByteView bytes, TimePoint now) {
     input_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
+ReadResult EndpointCore::read(protocol::ByteView bytes, bool awaiting_connect) const {
+    return read_packet(bytes, {version_, awaiting_connect, maximum_packet_size_});
+}
+
 ReadResult EndpointCore::next_packet(bool awaiting_connect) {
     if (consumed_ == input_.size()) {
         return ReadResult{};
     }
     const protocol::ByteView rest(reinterpret_cast<const std::uint8_t*>(input_.data()) + consumed_,
                                   input_.size() - consumed_);
-    ReadResult read = read_packet(rest, {version_, awaiting_connect, maximum_packet_size_});
-    if (read.kind == ReadResult::Kind::Packet) {
-        consumed_ += read.consumed;
-    } else if (read.kind != ReadResult::Kind::Incomplete) {
+    ReadResult read_result = read(rest, awaiting_connect);
+    if (read_result.kind == ReadResult::Kind::Packet) {
+        consumed_ += read_result.consumed;
+    } else if (read_result.kind != ReadResult::Kind::Incomplete) {
         input_.clear();  // the connection ends: nothing more is read
         consumed_ = 0;
     }
-    return read;
+    return read_result;
 }
 
 std::optional<protocol::PacketType> EndpointCore::next_type() const {

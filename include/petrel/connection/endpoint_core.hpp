@@ -24,8 +24,10 @@ namespace petrel::connection {
 class EndpointCore {
   public:
     // A new network connection in `version`: nothing buffered, no aliases, the peer's
-    // limits unknown until set_peer(). `maximum_packet_size` and `topic_alias_maximum` are
-    // what this side announced (0: none).
+    // limits unknown until set_peer(). `maximum_packet_size` is the largest packet this side
+    // reads (0: the protocol's; a client announces it in a v5 CONNECT, a server applies its
+    // configured one to every version), `topic_alias_maximum` what this side announced
+    // (v5 only; 0: none).
     void open(protocol::ProtocolVersion version, std::uint32_t maximum_packet_size,
               std::uint16_t topic_alias_maximum, TimePoint now);
     // The peer's terms, once known (CONNECT for a server, CONNACK for a client):
@@ -38,6 +40,9 @@ class EndpointCore {
     // The next packet from what is buffered (Incomplete when it has not all arrived);
     // `awaiting_connect`: the server role's first-packet rules.
     ReadResult next_packet(bool awaiting_connect);
+    // The same rules on bytes the caller buffers itself (the server reads straight from its
+    // socket buffer, with no second copy).
+    ReadResult read(protocol::ByteView bytes, bool awaiting_connect) const;
     // The type of the next packet, known from its first byte alone (nullopt: none buffered).
     std::optional<protocol::PacketType> next_type() const;
 
@@ -52,6 +57,7 @@ class EndpointCore {
     protocol::ProtocolVersion version() const { return version_; }
     const PeerLimits& peer() const { return peer_; }
     InboundTopicAliases& inbound_aliases() { return inbound_aliases_; }
+    OutboundTopicAliases& outbound_aliases() { return outbound_aliases_; }
     KeepAlive& keep_alive() { return keep_alive_; }
     const KeepAlive& keep_alive() const { return keep_alive_; }
 
