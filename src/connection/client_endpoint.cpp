@@ -28,6 +28,7 @@ void ClientEndpoint::start(ClientOptions options, TimePoint now) {
                options_.topic_alias_maximum, now);
     phase_ = Phase::AwaitingConnack;
     started_at_ = now;
+    inbound_window_ = our_window();
     ping_sent_at_.reset();
 
     protocol::Connect connect;
@@ -200,7 +201,7 @@ void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {
     flow_.set_receive_maximum(receive_maximum);
     inbound_qos2_ = session::InboundQos2();
     unacknowledged_.clear();  // nobody will resend them: their acknowledgements go nowhere
-    unacknowledged_qos1_ = 0;
+    inbound_window_ = our_window();
 
     // Requests still unanswered are covered by one SUBSCRIBE of everything the session
     // should hold; an UNSUBSCRIBE has nothing left to remove.
@@ -266,7 +267,7 @@ void ClientEndpoint::connection_lost() {
     // A QoS 1 PUBLISH not acknowledged comes again on the next connection (at least once);
     // a QoS 2 one stays until the embedder acknowledges it (its id is in inbound_qos2_).
     std::erase_if(unacknowledged_, [](const auto& entry) { return entry.second.qos == 1; });
-    unacknowledged_qos1_ = 0;
+    inbound_window_ = our_window();
     for (auto& [id, request] : requests_) {
         unsent_requests_.push_back(std::move(request));
     }
@@ -329,6 +330,16 @@ std::vector<ClientEvent> ClientEndpoint::take_events() {
     std::vector<ClientEvent> events;
     events.swap(events_);
     return events;
+}
+
+}  // namespace petrel::connection
+
+namespace petrel::connection {
+
+InboundWindow ClientEndpoint::our_window() const {
+    // MQTT 3.1.1 announces no Receive Maximum: nothing is held against the server.
+    return InboundWindow(options_.version == ProtocolVersion::V5 ? options_.receive_maximum
+                                                                 : std::uint16_t{0});
 }
 
 }  // namespace petrel::connection

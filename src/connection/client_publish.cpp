@@ -201,9 +201,7 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
         write(protocol::Pubrec{id, ReasonCode::Success, {}});
         return;
     }
-    if (core_.version() == ProtocolVersion::V5 &&
-        unacknowledged_qos1_ + inbound_qos2_.size() >= options_.receive_maximum) {
-        // [MQTT-3.3.4-9] more unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum.
+    if (inbound_window_.exceeded_by(publish.qos, id, inbound_qos2_)) {
         fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
                              "more unacknowledged QoS 1/2 PUBLISHes than our Receive Maximum"});
         return;
@@ -211,7 +209,7 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
     if (publish.qos == 2) {
         inbound_qos2_.on_publish(id);
     } else {
-        ++unacknowledged_qos1_;
+        inbound_window_.qos1_taken();
     }
     const std::uint64_t receipt = next_receipt_++;
     unacknowledged_.emplace(id, Unacknowledged{publish.qos, receipt});
@@ -232,7 +230,7 @@ void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now,
     unacknowledged_.erase(found);
     const bool accepted = !protocol::is_failure(reason);
     if (qos == 1) {
-        --unacknowledged_qos1_;
+        inbound_window_.qos1_answered();
     } else if (!accepted) {
         inbound_qos2_.on_pubrel(id);  // not taken: a resend is a new message
     }

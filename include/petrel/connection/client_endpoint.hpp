@@ -23,6 +23,7 @@
 
 #include "petrel/connection/client_events.hpp"
 #include "petrel/connection/endpoint_core.hpp"
+#include "petrel/connection/inbound_window.hpp"
 #include "petrel/session/inbound_qos2.hpp"
 #include "petrel/session/outbound_flow.hpp"
 
@@ -119,6 +120,7 @@ class ClientEndpoint {
     // Not a protocol violation: true when `outcome` was one (closed with `what`).
     bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
 
+    InboundWindow our_window() const;
     bool write(const protocol::Packet& packet);
     // Bytes for the server: joined to the SendBytes event just before, if any.
     void append_output(std::string bytes);
@@ -142,7 +144,8 @@ class ClientEndpoint {
 
     session::InboundQos2 inbound_qos2_;
     std::unordered_map<protocol::PacketId, Unacknowledged> unacknowledged_;
-    std::size_t unacknowledged_qos1_ = 0;  // of unacknowledged_; QoS 2 counts in inbound_qos2_
+    // Our Receive Maximum, held against the server (the same count as the server role's).
+    InboundWindow inbound_window_;
     std::uint64_t next_receipt_ = 1;
 
     std::vector<protocol::Subscription> subscriptions_;  // what the session should hold
