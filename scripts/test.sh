@@ -5,8 +5,9 @@
 #   asan      build in build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer,
 #             the same ctest suite with LeakSanitizer on;
 #   fuzz      the libFuzzer targets built with clang in build-fuzz/ — the packet decoder,
-#             the session's outgoing QoS state machine, and the broker's connection
-#             handling fed packet sequences over loopback — each run for 15 s on a scratch
+#             the session's outgoing QoS state machine, the broker's connection
+#             handling fed packet sequences over loopback, and the client role's endpoint
+#             driven in process by operation scripts — each run for 15 s on a scratch
 #             copy of its seeds in tests/fuzz/corpus/<name>/ (CI's 20-minute budget; the
 #             long runs are done by hand, see README "Fuzzer").
 # Every step runs even if an earlier one failed (a test step is skipped only when its own
@@ -125,7 +126,8 @@ step_fuzz_build() {
         -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
         -DPETREL_BUILD_FUZZERS=ON -DPETREL_BUILD_TESTS=OFF \
         -DPETREL_BUILD_EXAMPLES=OFF -DPETREL_BUILD_BENCHMARKS=OFF
-    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow fuzz_connection
+    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow fuzz_connection \
+        fuzz_client_endpoint
 }
 
 # run_fuzzer NAME SEEDS SECONDS [PER_INPUT_LEAKS]: one libFuzzer target on a scratch copy
@@ -177,6 +179,7 @@ step_fuzz_run() {
     run_fuzzer fuzz_decoder tests/fuzz/corpus/decoder "$fuzz_seconds" || rc=$?
     run_fuzzer fuzz_outbound_flow tests/fuzz/corpus/outbound_flow "$fuzz_seconds" || rc=$?
     run_fuzzer fuzz_connection tests/fuzz/corpus/connection "$fuzz_seconds" 0 || rc=$?
+    run_fuzzer fuzz_client_endpoint tests/fuzz/corpus/client_endpoint "$fuzz_seconds" || rc=$?
     return "$rc"
 }
 

@@ -163,6 +163,7 @@ void ClientEndpoint::on_connack(const protocol::Connack& connack) {
     emit(std::move(connected));
     if (resume) {
         flow_.set_receive_maximum(receive_maximum);
+        requeue_above_maximum_qos();
         resume_session();
     } else {
         restart_session(receive_maximum);
@@ -180,6 +181,27 @@ void ClientEndpoint::resume_session() {
     for (Request& request : requests) {
         send_request(std::move(request));
     }
+}
+
+void ClientEndpoint::requeue_above_maximum_qos() {
+    // [MQTT-3.2.2-11] a server whose Maximum QoS is now below a flight's QoS cannot take it
+    // again as it was: the PUBLISHes not yet acknowledged go back to wait, ahead of the
+    // others and in their order, to be sent as new messages at the QoS the server allows.
+    // A flight past PUBREC only needs its PUBREL: it stays.
+    std::vector<session::Delivery> requeue;
+    std::vector<protocol::PacketId> ids;
+    for (const session::InflightMessage& flight : flow_.inflight()) {
+        if (flight.state != session::OutboundState::AwaitingPubcomp &&
+            flight.delivery.qos > server_.maximum_qos) {
+            requeue.push_back(flight.delivery);
+            ids.push_back(flight.packet_id);
+        }
+    }
+    for (const protocol::PacketId id : ids) {
+        // What the flow says is due now is not: resume() decides that, from the start.
+        static_cast<void>(flow_.drop_unsent(id));
+    }
+    pending_.insert(pending_.begin(), requeue.begin(), requeue.end());
 }
 
 void ClientEndpoint::restart_session(std::uint16_t receive_maximum) {

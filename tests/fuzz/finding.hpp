@@ -1,5 +1,6 @@
-// How the fuzz_connection harness reports a finding: a line naming what went wrong (and the
-// bytes involved), then abort(), which libFuzzer turns into a crash report with the input.
+// How a fuzz harness (fuzz_connection, fuzz_client_endpoint) reports a finding: a line
+// naming what went wrong (and the bytes involved), then abort(), which libFuzzer turns
+// into a crash report with the input.
 #pragma once
 
 #include <cstdio>
@@ -9,8 +10,7 @@
 namespace petrel::fuzz {
 
 [[noreturn]] inline void finding(std::string_view what, std::string_view bytes = {}) {
-    std::fprintf(stderr, "fuzz_connection: FINDING: %.*s\n", static_cast<int>(what.size()),
-                 what.data());
+    std::fprintf(stderr, "fuzz: FINDING: %.*s\n", static_cast<int>(what.size()), what.data());
     if (!bytes.empty()) {
         std::fprintf(stderr, "  bytes (%zu):", bytes.size());
         for (std::size_t i = 0; i < bytes.size() && i < 256; ++i) {

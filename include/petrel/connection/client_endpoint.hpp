@@ -92,6 +92,8 @@ class ClientEndpoint {
     void dispatch(protocol::Packet&& packet);
     void on_connack(const protocol::Connack& connack);
     void resume_session();
+    // Resuming: flights above the server's (new) Maximum QoS wait again as new messages.
+    void requeue_above_maximum_qos();
     void restart_session(std::uint16_t receive_maximum);
     void on_publish(protocol::Publish&& publish);
     void on_puback(const protocol::Puback& ack);

@@ -90,6 +90,37 @@ TEST(ClientResume, ResendsWithinTheNewReceiveMaximum) {
     EXPECT_TRUE(next.sent_of<protocol::Publish>()[0].dup);
 }
 
+// Found by fuzz_client_endpoint: a server that keeps the session but now allows less QoS
+// [MQTT-3.2.2-11] got the old flights again at their old QoS.
+TEST(ClientResume, FlightsAboveTheNewMaximumQosGoAgainAsNewMessagesAtThatQos) {
+    ClientDriver client;
+    client.connect(persistent());
+    const ThreeFlights ids = three_flights(client);
+    client.endpoint.connection_lost();
+
+    client.start(persistent());
+    protocol::Connack connack = kSessionPresent;
+    connack.properties.add_number(protocol::PropertyId::MaximumQos, 1);
+    const Drained resumed = client.feed(connack);
+    // The PUBREC'd one only needs its PUBREL; the QoS 1 one goes again as it was; the QoS 2
+    // one before PUBREC goes as a new QoS 1 message, after them.
+    ASSERT_EQ(
+        resumed.sent_types(),
+        (std::vector<PacketType>{PacketType::Publish, PacketType::Pubrel, PacketType::Publish}));
+    const auto& first = std::get<protocol::Publish>(resumed.sent[0]);
+    EXPECT_EQ(first.packet_id, ids.a);
+    EXPECT_TRUE(first.dup);
+    EXPECT_EQ(std::get<protocol::Pubrel>(resumed.sent[1]).packet_id, ids.c);
+    const auto& again = std::get<protocol::Publish>(resumed.sent[2]);
+    EXPECT_EQ(*again.payload, "b");
+    EXPECT_EQ(again.qos, 1);
+    EXPECT_FALSE(again.dup);
+    EXPECT_EQ(client.feed(protocol::Puback{again.packet_id, ReasonCode::Success, {}})
+                  .one<PublishCompleted>()
+                  .seq,
+              2u);
+}
+
 TEST(ClientResume, SessionLostRestartsTheFlightsAsNewMessages) {
     ClientDriver client;
     client.connect(persistent());
