@@ -211,7 +211,9 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
     } else {
         inbound_window_.qos1_taken();
     }
-    const std::uint64_t receipt = next_receipt_++;
+    // The packet id in the low 16 bits finds the message at once; the count above them tells
+    // a receipt from an earlier use of the same id.
+    const std::uint64_t receipt = (next_receipt_++ << 16) | id;
     unacknowledged_.emplace(id, Unacknowledged{publish.qos, receipt});
     emit(MessageReceived{std::move(publish), receipt});
 }
@@ -219,10 +221,8 @@ void ClientEndpoint::on_publish(protocol::Publish&& publish) {
 void ClientEndpoint::acknowledge(std::uint64_t receipt, TimePoint now,
                                  protocol::PubackReason reason) {
     now_ = now;
-    const auto found =
-        std::find_if(unacknowledged_.begin(), unacknowledged_.end(),
-                     [receipt](const auto& entry) { return entry.second.receipt == receipt; });
-    if (found == unacknowledged_.end()) {
+    const auto found = unacknowledged_.find(static_cast<protocol::PacketId>(receipt & 0xFFFF));
+    if (found == unacknowledged_.end() || found->second.receipt != receipt) {
         return;  // its connection is gone and nobody waits for it (QoS 1), or unknown
     }
     const protocol::PacketId id = found->first;
