@@ -20,6 +20,7 @@
 #include "petrel/connection/endpoint_core.hpp"
 #include "petrel/connection/inbound_window.hpp"
 #include "petrel/connection/keep_alive.hpp"
+#include "petrel/connection/server_capabilities.hpp"
 #include "petrel/connection/topic_aliases.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
@@ -119,7 +120,8 @@ class ClientConnection final : public SessionConnection {
     void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
     std::optional<protocol::SubackReason> subscription_refusal(
-        const protocol::Subscription& subscription, bool has_subscription_id) const;
+        const protocol::Subscription& subscription, bool has_subscription_id,
+        const connection::ServerCapabilities& capabilities) const;
     void handle_unsubscribe(protocol::Unsubscribe unsubscribe);
     void handle_disconnect(const protocol::Disconnect& disconnect);
     // PUBACK/PUBREC for an incoming QoS 1/2 PUBLISH once its writes are committed; on a

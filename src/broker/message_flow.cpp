@@ -334,11 +334,12 @@ void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
 }
 
 std::optional<protocol::SubackReason> ClientConnection::subscription_refusal(
-    const protocol::Subscription& subscription, bool has_subscription_id) const {
+    const protocol::Subscription& subscription, bool has_subscription_id,
+    const connection::ServerCapabilities& capabilities) const {
     const Config& config = worker_.context().config;
     if (const auto refusal = connection::filter_refusal(
             subscription, has_subscription_id,
-            connection::SubscribeLimits{server_capabilities(config), config.max_topic_levels})) {
+            connection::SubscribeLimits{capabilities, config.max_topic_levels})) {
         return refusal;
     }
     const std::string& filter = subscription.filter;
@@ -374,7 +375,8 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
     std::vector<session::Delivery> retained;
     const std::int64_t now_ms = wall_clock_ms();
     for (const protocol::Subscription& subscription : subscribe.subscriptions) {
-        if (const auto refusal = subscription_refusal(subscription, subscription_id.has_value())) {
+        if (const auto refusal =
+                subscription_refusal(subscription, subscription_id.has_value(), capabilities)) {
             suback.reasons.push_back(*refusal);
             continue;
         }
