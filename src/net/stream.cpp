@@ -335,7 +335,8 @@ void Stream::read_available() {
     bool eof = false;
     int error = 0;
     while (total < kReadCapPerWake) {
-        const long n = transport_read(buffer, sizeof buffer);
+        // Never past the cap, even after a short read: the cap is a promise to the loop.
+        const long n = transport_read(buffer, std::min(sizeof buffer, kReadCapPerWake - total));
         if (n > 0) {
             if (!closing_) {
                 input_.append(buffer, static_cast<std::size_t>(n));
