@@ -3,6 +3,7 @@
 #include "petrel/connection/subscribe_rules.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "petrel/topic/topic_name.hpp"
+#include "server_capabilities.hpp"
 
 namespace petrel::broker {
 
@@ -10,47 +11,13 @@ using protocol::PropertyId;
 using protocol::ReasonCode;
 using Rule = MessageRefusal::Rule;
 
-namespace {
-
-std::string_view bytes_of(const protocol::Payload& payload) {
-    return payload ? std::string_view(*payload) : std::string_view();
-}
-
-}  // namespace
-
-MessageFacts facts_of(const protocol::Publish& publish) {
-    return MessageFacts{publish.topic, publish.qos, publish.retain, publish.properties,
-                        bytes_of(publish.payload)};
-}
-
-MessageFacts facts_of(const protocol::Will& will) {
-    return MessageFacts{will.topic, will.qos, will.retain, will.properties, bytes_of(will.payload)};
-}
-
 bool exceeds_topic_levels(std::string_view topic, const Config& config) {
     return connection::exceeds_topic_levels(topic, config.max_topic_levels);
 }
 
 std::optional<MessageRefusal> check_message_form(const MessageFacts& message,
                                                  const Config& config) {
-    if (!topic::is_valid_topic_name(message.topic)) {
-        return MessageRefusal{Rule::TopicInvalid, ReasonCode::TopicNameInvalid,
-                              "invalid topic name"};
-    }
-    if (message.qos > config.maximum_qos) {
-        return MessageRefusal{Rule::QosNotSupported, ReasonCode::QosNotSupported,
-                              "QoS above max_qos"};
-    }
-    if (message.retain && !config.retain_available) {
-        return MessageRefusal{Rule::RetainNotSupported, ReasonCode::RetainNotSupported,
-                              "retained, but retain is unavailable"};
-    }
-    if (const auto response_topic = message.properties.text(PropertyId::ResponseTopic);
-        response_topic && !topic::is_valid_topic_name(*response_topic)) {
-        return MessageRefusal{Rule::ResponseTopicInvalid, ReasonCode::ProtocolError,
-                              "response topic is not a topic name"};
-    }
-    return std::nullopt;
+    return connection::check_message_form(message, server_capabilities(config));
 }
 
 std::optional<MessageRefusal> check_message_acceptance(const MessageFacts& message,

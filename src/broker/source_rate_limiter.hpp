@@ -14,7 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "token_bucket.hpp"
+#include "petrel/connection/token_bucket.hpp"
 
 namespace petrel::broker {
 
@@ -40,7 +40,7 @@ class SourceRateLimiter {
     const double per_second_;
     const std::size_t max_tracked_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, TokenBucket> buckets_;  // guarded by mutex_
+    std::unordered_map<std::string, connection::TokenBucket> buckets_;  // guarded by mutex_
 };
 
 }  // namespace petrel::broker

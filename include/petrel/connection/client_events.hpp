@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "petrel/connection/send_bytes.hpp"
 #include "petrel/connection/server_capabilities.hpp"
 #include "petrel/protocol/packet.hpp"
 #include "petrel/protocol/reason.hpp"
@@ -32,11 +33,6 @@ struct ClientOptions {
     std::uint16_t topic_alias_maximum = 0;
     // No CONNACK within this long after start(): the connection is given up.
     std::chrono::seconds connect_timeout{30};
-};
-
-// Bytes to write to the server, in order.
-struct SendBytes {
-    std::string bytes;
 };
 
 // CONNACK Success, and the server's terms for this connection (3.2.2.3; the spec's

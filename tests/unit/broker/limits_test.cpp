@@ -14,13 +14,14 @@
 #include "log_throttle.hpp"
 #include "memory_guard.hpp"
 #include "source_rate_limiter.hpp"
-#include "token_bucket.hpp"
+#include "petrel/connection/token_bucket.hpp"
 
 namespace petrel::broker {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using connection::TokenBucket;
 
 const Clock::time_point t0 = Clock::time_point{} + 1000s;
 

@@ -1,6 +1,6 @@
 // A token bucket: events at up to `rate` per second on average, with bursts of up to
 // `burst` at once. The connection rate per source address and the PUBLISH rate per client
-// are limited with it.
+// are limited with it (the broker keeps the former, the server endpoint the latter).
 //
 // Time comes in as an argument, so the arithmetic is tested without a clock; the bucket
 // is a plain value with no lock (its owner serializes access).
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace petrel::broker {
+namespace petrel::connection {
 
 class TokenBucket {
   public:
@@ -49,4 +49,4 @@ class TokenBucket {
     Clock::time_point updated_;
 };
 
-}  // namespace petrel::broker
+}  // namespace petrel::connection
