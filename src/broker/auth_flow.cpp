@@ -17,17 +17,6 @@ protocol::ConnackReason connack_reason(auth::FailureReason reason) {
                : protocol::ConnackReason(ReasonCode::NotAuthorized);
 }
 
-protocol::Auth auth_packet(protocol::AuthReason reason, const std::string& method,
-                           const std::string& data) {
-    protocol::Auth packet;
-    packet.reason = reason;
-    packet.properties.add_text(PropertyId::AuthenticationMethod, method);
-    if (!data.empty()) {
-        packet.properties.add_text(PropertyId::AuthenticationData, data);
-    }
-    return packet;
-}
-
 }  // namespace
 
 std::optional<auth::LoginDecision> ClientConnection::decide_login(protocol::Connect& connect) {
@@ -97,7 +86,6 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted,
         std::string username = *connect.username;
         std::string password = *connect.password;
         pending_connect_ = std::move(accepted);
-        phase_ = Phase::CheckingCredentials;
         std::weak_ptr<char> alive = alive_;
         security.credentials->check(std::move(username), std::move(password), worker_.loop(),
                                     [this, alive](CredentialChecker::Outcome outcome) {
@@ -113,16 +101,16 @@ bool ClientConnection::start_authentication(AcceptedConnect& accepted,
         refuse_connect(ReasonCode::BadAuthenticationMethod, "unsupported authentication method");
         return false;
     }
-    auth_method_ = std::string(method);
+    endpoint_.begin_authentication(std::string(method));
     const std::string data(connect.properties.text(PropertyId::AuthenticationData).value_or(""));
     pending_connect_ = std::move(accepted);
-    phase_ = Phase::Authenticating;
     on_connect_auth_step(auth_exchange_->start(data));
     return false;
 }
 
 void ClientConnection::on_credentials_checked(CredentialChecker::Outcome outcome) {
-    if (phase_ != Phase::CheckingCredentials) {
+    if (closed_ || !pending_connect_ ||
+        endpoint_.phase() != connection::ServerEndpoint::Phase::Connecting) {
         return;  // closed meanwhile (connect timeout, hang-up)
     }
     if (outcome != CredentialChecker::Outcome::Accepted) {
@@ -136,7 +124,6 @@ void ClientConnection::on_credentials_checked(CredentialChecker::Outcome outcome
     }
     AcceptedConnect accepted = std::move(*pending_connect_);
     pending_connect_.reset();
-    phase_ = Phase::AwaitingConnect;
     route_connect(std::move(accepted));
     if (pending_handover_) {
         PendingHandover handover = std::move(*pending_handover_);
@@ -150,11 +137,12 @@ void ClientConnection::on_credentials_checked(CredentialChecker::Outcome outcome
 void ClientConnection::on_connect_auth_step(auth::AuthStep step) {
     switch (step.kind) {
         case auth::AuthStep::Kind::Continue:
-            send(auth_packet(ReasonCode::ContinueAuthentication, auth_method_, step.data));
+            endpoint_.continue_authentication(step.data);
+            handle_events();
             return;
         case auth::AuthStep::Kind::Failure:
-            worker_.log().info("{}: authentication ({}) failed: {}", describe(), auth_method_,
-                               step.detail);
+            worker_.log().info("{}: authentication ({}) failed: {}", describe(),
+                               endpoint_.authentication_method(), step.detail);
             auth_exchange_.reset();
             refuse_connect(connack_reason(step.reason), "authentication failed");
             return;
@@ -162,49 +150,40 @@ void ClientConnection::on_connect_auth_step(auth::AuthStep step) {
             auth_exchange_.reset();
             AcceptedConnect accepted = std::move(*pending_connect_);
             pending_connect_.reset();
-            accepted.authentication = AcceptedConnect::Authentication{auth_method_, step.data};
+            accepted.authentication =
+                AcceptedConnect::Authentication{endpoint_.authentication_method(), step.data};
             accepted.connect.username = step.username;
-            phase_ = Phase::AwaitingConnect;
+            endpoint_.authenticated();
             route_connect(std::move(accepted));
             return;
         }
     }
 }
 
-void ClientConnection::handle_auth(const protocol::Auth& packet) {
-    const auto method = packet.properties.text(PropertyId::AuthenticationMethod);
-    if (auth_method_.empty() || !method || *method != auth_method_) {
-        // [MQTT-4.12.0-1] AUTH only with the method the CONNECT chose (and then always
-        // naming it, [MQTT-4.12.1-1] for re-authentication).
-        fail(protocol::protocol_error("AUTH without the connection's authentication method"));
+void ClientConnection::handle_auth(const connection::AuthReceived& auth) {
+    // The endpoint has checked the method and the reason code against the exchange.
+    if (auth.reauthenticate) {
+        // Connected: re-authentication (4.12.1). The connection goes on serving meanwhile.
+        auth_exchange_ =
+            listener_.security->authenticator->begin(endpoint_.authentication_method());
+        on_reauth_step(auth_exchange_->start(auth.data));
         return;
     }
-    const std::string data(packet.properties.text(PropertyId::AuthenticationData).value_or(""));
-    if (phase_ == Phase::Authenticating) {
-        if (packet.reason != ReasonCode::ContinueAuthentication || !auth_exchange_) {
-            fail(protocol::protocol_error("AUTH during CONNECT must continue the exchange"));
-            return;
-        }
-        on_connect_auth_step(auth_exchange_->next(data));
-        return;
+    if (!auth_exchange_) {
+        return;  // ended meanwhile
     }
-    // Connected: re-authentication (4.12.1). The connection goes on serving meanwhile.
-    if (packet.reason == ReasonCode::ReAuthenticate) {
-        auth_exchange_ = listener_.security->authenticator->begin(auth_method_);
-        on_reauth_step(auth_exchange_->start(data));
-        return;
+    if (auth.connecting) {
+        on_connect_auth_step(auth_exchange_->next(auth.data));
+    } else {
+        on_reauth_step(auth_exchange_->next(auth.data));
     }
-    if (packet.reason != ReasonCode::ContinueAuthentication || !auth_exchange_) {
-        fail(protocol::protocol_error("AUTH 0x18 outside an authentication exchange"));
-        return;
-    }
-    on_reauth_step(auth_exchange_->next(data));
 }
 
 void ClientConnection::on_reauth_step(auth::AuthStep step) {
     switch (step.kind) {
         case auth::AuthStep::Kind::Continue:
-            send(auth_packet(ReasonCode::ContinueAuthentication, auth_method_, step.data));
+            endpoint_.continue_authentication(step.data);
+            handle_events();
             return;
         case auth::AuthStep::Kind::Failure:
             auth_exchange_.reset();
@@ -221,7 +200,8 @@ void ClientConnection::on_reauth_step(auth::AuthStep step) {
                 return;
             }
             worker_.log().info("{}: re-authenticated as '{}'", describe(), step.username);
-            send(auth_packet(ReasonCode::Success, auth_method_, step.data));
+            endpoint_.reauthenticated(step.data);
+            handle_events();
             return;
     }
 }

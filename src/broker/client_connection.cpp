@@ -1,11 +1,9 @@
-// Framing, dispatch and lifecycle of a client connection. The reaction to each packet
-// lives in connect_flow.cpp and message_flow.cpp.
+// The socket side of a client connection and the events of its endpoint. What the broker
+// does with each event lives in connect_flow.cpp, auth_flow.cpp and message_flow.cpp.
 #include "client_connection.hpp"
 
-#include "petrel/connection/outgoing_packet.hpp"
-#include "petrel/connection/packet_reader.hpp"
 #include "petrel/connection/publish_encoder.hpp"
-
+#include "server_capabilities.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -20,8 +18,7 @@ ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std
       listener_(listener),
       slot_(std::move(slot)),
       peer_(peer),
-      opened_at_(Clock::now()) {
-    core_.open(ProtocolVersion::V311, worker_.context().config.max_packet_size, 0, opened_at_);
+      endpoint_(server_settings(worker_.context().config), Clock::now()) {
     stream_ = std::make_unique<net::Stream>(
         worker_.loop(), fd, std::move(peer),
         net::Stream::Callbacks{[this](std::string& input) { on_data(input); },
@@ -45,131 +42,120 @@ std::string ClientConnection::describe() const {
 
 void ClientConnection::on_data(std::string& input) {
     const Clock::time_point now = Clock::now();
-    core_.keep_alive().on_received(now);
     std::size_t consumed = 0;
-    while (phase_ != Phase::Closed && consumed < input.size()) {
+    while (!closed_ && consumed < input.size()) {
         const protocol::ByteView rest(
             reinterpret_cast<const std::uint8_t*>(input.data()) + consumed,
             input.size() - consumed);
-        connection::ReadResult read = core_.read(rest, phase_ == Phase::AwaitingConnect);
-        using Kind = connection::ReadResult::Kind;
-        if (read.kind == Kind::Incomplete) {
-            break;
-        }
-        if (read.kind == Kind::NotConnectFirst) {
-            worker_.log().info("{}: sent {} before CONNECT, closing", describe(),
-                               protocol::to_string(read.first_type));
-            finish(false);
-            break;
-        }
-        if (read.kind == Kind::RefuseConnect) {
-            // Refused in the version the client claims, so that it understands why.
-            core_.open(read.version, worker_.context().config.max_packet_size, 0, now);
-            refuse_connect(protocol::connack_reason_for(read.error.code), read.error.what);
-            break;
-        }
-        if (read.kind == Kind::Violation) {
-            fail(read.error);
-            break;
-        }
-        consumed += read.consumed;
-        dispatch(std::move(read.packet));
-        if (pending_handover_ || phase_ == Phase::CheckingCredentials) {
+        const std::size_t read = endpoint_.receive(rest, now);
+        consumed += read;
+        handle_events();
+        if (read == 0 || pending_handover_ ||
+            endpoint_.phase() == connection::ServerEndpoint::Phase::Connecting) {
             break;
         }
     }
-    if (phase_ == Phase::Closed) {
+    if (closed_) {
         input.clear();
         return;
     }
     input.erase(0, consumed);
-    if (phase_ == Phase::CheckingCredentials) {
-        stream_->pause_reading();  // resumed by on_credentials_checked
-        return;
-    }
     if (pending_handover_) {
         PendingHandover handover = std::move(*pending_handover_);
         pending_handover_.reset();
         hand_over(std::move(handover));
+        return;
+    }
+    if (endpoint_.phase() == connection::ServerEndpoint::Phase::Connecting) {
+        stream_->pause_reading();  // a password check: resumed by on_credentials_checked
     }
 }
 
-void ClientConnection::dispatch(protocol::Packet&& packet) {
-    if (phase_ == Phase::AwaitingConnect) {
-        handle_connect(std::get<protocol::Connect>(std::move(packet)));
-        return;
-    }
-    if (phase_ == Phase::Authenticating) {
-        // 4.12: until the CONNACK only AUTH may come.
-        if (auto* auth = std::get_if<protocol::Auth>(&packet)) {
-            handle_auth(*auth);
-        } else {
-            fail(protocol::protocol_error("packet other than AUTH before CONNACK"));
+void ClientConnection::handle_events() {
+    std::vector<connection::ServerEvent> events;
+    endpoint_.take_events(events);
+    for (connection::ServerEvent& event : events) {
+        handle(event);
+        if (endpoint_.has_events()) {
+            handle_events();  // what this one produced comes before the next
         }
-        return;
     }
+}
+
+void ClientConnection::handle(connection::ServerEvent& event) {
     std::visit(
-        [this](auto&& p) {
-            using T = std::decay_t<decltype(p)>;
-            if constexpr (std::is_same_v<T, protocol::Connect>) {
-                fail(protocol::protocol_error("second CONNECT"));  // [MQTT-3.1.0-2]
-            } else if constexpr (std::is_same_v<T, protocol::Publish>) {
-                handle_publish(std::forward<decltype(p)>(p));
-            } else if constexpr (std::is_same_v<T, protocol::Puback>) {
-                handle_puback(p);
-            } else if constexpr (std::is_same_v<T, protocol::Pubrec>) {
-                handle_pubrec(p);
-            } else if constexpr (std::is_same_v<T, protocol::Pubrel>) {
-                handle_pubrel(p);
-            } else if constexpr (std::is_same_v<T, protocol::Pubcomp>) {
-                handle_pubcomp(p);
-            } else if constexpr (std::is_same_v<T, protocol::Subscribe>) {
-                handle_subscribe(std::move(p));
-            } else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) {
-                handle_unsubscribe(std::move(p));
-            } else if constexpr (std::is_same_v<T, protocol::Pingreq>) {
-                send(protocol::Pingresp{});
-            } else if constexpr (std::is_same_v<T, protocol::Disconnect>) {
-                handle_disconnect(p);
-            } else if constexpr (std::is_same_v<T, protocol::Auth>) {
-                handle_auth(p);
-            } else {
-                fail(protocol::protocol_error("packet only a server may send"));
+        [this](auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, connection::SendBytes>) {
+                if (stream_->is_open()) {
+                    stream_->send(e.bytes);
+                }
+            } else if constexpr (std::is_same_v<T, connection::ConnectReceived>) {
+                handle_connect(std::move(e.connect));
+            } else if constexpr (std::is_same_v<T, connection::AuthReceived>) {
+                handle_auth(e);
+            } else if constexpr (std::is_same_v<T, connection::PublishReceived>) {
+                handle_publish(std::move(e.publish));
+            } else if constexpr (std::is_same_v<T, connection::DeliveryAcknowledged>) {
+                handle_acknowledged(e);
+            } else if constexpr (std::is_same_v<T, connection::ReleaseReceived>) {
+                handle_release(e);
+            } else if constexpr (std::is_same_v<T, connection::AcknowledgementIgnored>) {
+                worker_.log().debug("{}: {} for unknown packet id {}", describe(),
+                                    protocol::to_string(e.type), e.packet_id);
+            } else if constexpr (std::is_same_v<T, connection::SubscribeReceived>) {
+                handle_subscribe(std::move(e.subscribe));
+            } else if constexpr (std::is_same_v<T, connection::UnsubscribeReceived>) {
+                handle_unsubscribe(std::move(e.unsubscribe));
+            } else if constexpr (std::is_same_v<T, connection::ConnectionEnded>) {
+                on_ended(e);
             }
         },
-        std::move(packet));
+        event);
+}
+
+void ClientConnection::on_ended(const connection::ConnectionEnded& ended) {
+    using Cause = connection::ConnectionEnded::Cause;
+    switch (ended.cause) {
+        case Cause::ConnectRefused:
+            worker_.log().info("{}: CONNECT refused: {} ({})", describe(),
+                               protocol::to_string(ended.reason), ended.why);
+            break;
+        case Cause::ProtocolViolation:
+            worker_.log().info("{}: {} ({}), closing", describe(),
+                               protocol::to_string(ended.reason), ended.why);
+            break;
+        case Cause::KeepAliveTimeout:
+            worker_.log().info("{}: {}", describe(), ended.why);
+            break;
+        case Cause::RateExceeded:
+            worker_.log().warn(
+                "{}: more than max_inbound_message_rate {} PUBLISH packets per second, "
+                "disconnecting",
+                describe(), worker_.context().config.max_inbound_message_rate);
+            break;
+        case Cause::ClientDisconnect:
+            worker_.log().debug("{}: DISCONNECT ({})", describe(),
+                                protocol::to_string(ended.reason));
+            break;
+        case Cause::ServerDisconnect:
+            break;  // whoever asked for it has said why
+        case Cause::NotConnectFirst:
+        case Cause::ConnectTimeout:
+        case Cause::OverClientLimit:
+            worker_.log().info("{}: {}, closing", describe(), ended.why);
+            break;
+    }
+    finish(ended.publish_will);
 }
 
 bool ClientConnection::send(const protocol::Packet& packet) {
-    if (phase_ == Phase::Closed || !stream_->is_open()) {
+    if (closed_ || !stream_->is_open()) {
         return false;
     }
-    encode_buffer_.clear();
-    const connection::EncodedPacket encoded =
-        connection::encode_for_peer(packet, core_.peer(), encode_buffer_);
-    if (!encoded.fits) {
-        close_over_client_limit(protocol::packet_type(packet), encoded.size);
-        return false;
-    }
-    stream_->send(encode_buffer_);
-    return true;
-}
-
-void ClientConnection::close_over_client_limit(protocol::PacketType type, std::size_t size) {
-    worker_.log().info(
-        "{}: {} of {} bytes is over the client's Maximum Packet Size ({}): "
-        "not sent, closing",
-        describe(), protocol::to_string(type), size, core_.peer().maximum_packet_size);
-    if (type == protocol::PacketType::Disconnect) {
-        return;  // whoever sends a DISCONNECT closes the connection next
-    }
-    if (phase_ == Phase::Connected && type != protocol::PacketType::Connack) {
-        // The smallest DISCONNECT (3 bytes) fits wherever a CONNACK (5 bytes) did.
-        disconnect(ReasonCode::PacketTooLarge);
-        return;
-    }
-    // A client that got no CONNACK does not know it was connected: no will.
-    finish(false);
+    const bool sent = endpoint_.send(packet);
+    handle_events();
+    return sent;
 }
 
 std::size_t ClientConnection::publish_size(const session::Delivery& delivery,
@@ -211,7 +197,7 @@ CommitToken ClientConnection::reply_after_commit(ReplyGate::Reply reply) {
 }
 
 void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>& packets) {
-    if (phase_ != Phase::Connected) {
+    if (!connected()) {
         return;
     }
     const std::int64_t now_ms = wall_clock_ms();
@@ -222,9 +208,8 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
         }
         // Header per subscriber, payload and forwarded properties shared by all of them.
         const session::Message& message = *packet.delivery.message;
-        const connection::PublishFrame frame = connection::frame_delivery(
-            packet, core_.version(), listener_.unmount_topic(message.topic),
-            &core_.outbound_aliases(), now_ms);
+        const connection::PublishFrame frame =
+            endpoint_.frame(packet, listener_.unmount_topic(message.topic), now_ms);
         encode_buffer_.clear();
         connection::write_header(frame, encode_buffer_);
         stream_->send(encode_buffer_);
@@ -245,66 +230,28 @@ void ClientConnection::write_outbound(const std::vector<session::OutboundPacket>
 }
 
 void ClientConnection::tick(Clock::time_point now) {
-    if (phase_ == Phase::Closed) {
+    if (closed_) {
         // A peer that stops reading cannot keep a closing connection alive.
         if (now - closed_at_ > std::chrono::seconds(5)) {
             stream_->close();
         }
         return;
     }
-    if (phase_ == Phase::AwaitingConnect || phase_ == Phase::Authenticating ||
-        phase_ == Phase::CheckingCredentials) {
-        const auto timeout = std::chrono::seconds(worker_.context().config.connect_timeout_seconds);
-        if (now - opened_at_ > timeout) {
-            worker_.log().info("{}: no CONNECT within {} s, closing", describe(), timeout.count());
-            finish(false);
-        }
-        return;
-    }
-    if (phase_ == Phase::Connected && core_.keep_alive().expired(now)) {
-        worker_.log().info("{}: keep-alive timeout ({} s)", describe(),
-                           core_.keep_alive().seconds());
-        disconnect(ReasonCode::KeepAliveTimeout);
-    }
-}
-
-void ClientConnection::fail(const protocol::Error& error) {
-    if (phase_ == Phase::Closed) {
-        return;
-    }
-    if (phase_ == Phase::Authenticating) {
-        // No CONNACK yet: it carries the reason.
-        refuse_connect(protocol::connack_reason_for(error.code), error.what);
-        return;
-    }
-    worker_.log().info("{}: {} ({}), closing", describe(), protocol::to_string(error.code),
-                       error.what);
-    // [MQTT-4.13.1-1] a v5 server may send DISCONNECT with the reason before closing.
-    if (phase_ == Phase::Connected && core_.version() == ProtocolVersion::V5) {
-        protocol::Disconnect disconnect{protocol::disconnect_reason_for(error.code), {}};
-        disconnect.properties.add_text(protocol::PropertyId::ReasonString, error.what);
-        send(disconnect);
-    }
-    finish(true);
+    endpoint_.tick(now);
+    handle_events();
 }
 
 void ClientConnection::disconnect(protocol::DisconnectReason reason, bool publish_will,
                                   std::string_view why) {
-    if (phase_ == Phase::Closed) {
+    if (closed_) {
         return;
     }
-    if (phase_ == Phase::Connected && core_.version() == ProtocolVersion::V5) {
-        protocol::Disconnect disconnect{reason, {}};
-        if (!why.empty()) {
-            disconnect.properties.add_text(protocol::PropertyId::ReasonString, std::string(why));
-        }
-        send(disconnect);
-    }
-    finish(publish_will);
+    endpoint_.disconnect(reason, publish_will, why);
+    handle_events();
 }
 
 void ClientConnection::on_stream_closed(std::error_code error) {
-    if (phase_ == Phase::Closed) {
+    if (closed_) {
         // We asked for the close: the last bytes are out (or given up on).
         worker_.retire(this);
         return;
@@ -316,18 +263,18 @@ void ClientConnection::on_stream_closed(std::error_code error) {
     } else {
         worker_.log().debug("{}: closed by the client", describe());
     }
+    endpoint_.transport_closed();
     finish(true);  // no DISCONNECT came first: the will is due [MQTT-3.1.2-8]
     worker_.retire(this);
 }
 
 void ClientConnection::finish(bool publish_will) {
-    if (phase_ == Phase::Closed) {
+    if (closed_) {
         return;
     }
-    const bool was_connected = phase_ == Phase::Connected;
-    phase_ = Phase::Closed;
+    closed_ = true;
     closed_at_ = Clock::now();
-    if (was_connected) {
+    if (session_) {
         worker_.detach_session(*this, publish_will);
     }
     // The object stays alive until the stream has flushed what is queued (a CONNACK

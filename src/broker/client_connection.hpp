@@ -1,6 +1,8 @@
-// One client's network connection: framing, decoding, and the MQTT reaction to each
-// packet. The session it serves lives on (SessionHandle); this object lives exactly as
-// long as the TCP connection.
+// One client's network connection: the adapter between its socket and the server role of
+// the MQTT endpoint (connection::ServerEndpoint), which decides what the protocol says.
+// It feeds the endpoint the socket's bytes and the time, and carries the endpoint's events
+// out against the worker, the router, the store and the security policy. The session it
+// serves lives on (SessionHandle); this object lives exactly as long as the TCP connection.
 #pragma once
 
 #include <chrono>
@@ -17,17 +19,12 @@
 #include "message_admission.hpp"
 #include "petrel/auth/authenticator.hpp"
 #include "petrel/auth/login_decision.hpp"
-#include "petrel/connection/endpoint_core.hpp"
-#include "petrel/connection/inbound_window.hpp"
-#include "petrel/connection/keep_alive.hpp"
-#include "petrel/connection/server_capabilities.hpp"
-#include "petrel/connection/topic_aliases.hpp"
+#include "petrel/connection/server_endpoint.hpp"
 #include "petrel/net/stream.hpp"
 #include "petrel/protocol/codec.hpp"
 #include "reply_gate.hpp"
 #include "session_connection.hpp"
 #include "session_handle.hpp"
-#include "token_bucket.hpp"
 #include "worker.hpp"
 
 namespace petrel::broker {
@@ -59,9 +56,7 @@ class ClientConnection final : public SessionConnection {
     // A reply that keeps its place among the others and runs once the batch holding the
     // returned token is committed (or has failed: the reply sees the result).
     CommitToken reply_after_commit(ReplyGate::Reply reply);
-    // Encodes and writes `packet`. False when it was not sent: the connection is closed, or
-    // the packet is over the client's Maximum Packet Size even without Reason String and
-    // User Properties, in which case the connection is closed now [MQTT-3.1.2-24].
+    // Encodes and writes `packet` (see ServerEndpoint::send).
     bool send(const protocol::Packet& packet);
 
     // Ends the connection from the broker's side: a v5 client gets DISCONNECT `reason`
@@ -77,23 +72,24 @@ class ClientConnection final : public SessionConnection {
 
     const std::string& client_id() const;
     const std::string& peer() const override { return peer_; }
-    protocol::ProtocolVersion version() const { return core_.version(); }
-    bool connected() const { return phase_ == Phase::Connected; }
+    protocol::ProtocolVersion version() const { return endpoint_.version(); }
+    bool connected() const { return !closed_ && endpoint_.connected(); }
     const SessionHandlePtr& session() const { return session_; }
 
   private:
-    enum class Phase { AwaitingConnect, Authenticating, CheckingCredentials, Connected, Closed };
-
     void on_data(std::string& input);
     void on_stream_closed(std::error_code error);
-    void dispatch(protocol::Packet&& packet);
+    // Carries out the endpoint's events, in order; what handling one produces goes before
+    // the next.
+    void handle_events();
+    void handle(connection::ServerEvent& event);
+    void on_ended(const connection::ConnectionEnded& ended);
 
     struct PendingHandover {
         unsigned home = 0;
         AcceptedConnect connect;
     };
-    // Opens the endpoint core in the CONNECT's version, with the client's Maximum Packet Size.
-    void open_core(const protocol::Connect& connect);
+    // CONNECT (connect_flow.cpp): the server's policy on top of the protocol's rules.
     void handle_connect(protocol::Connect&& connect);
     // Sends an accepted CONNECT on to the session's home worker (or completes it here).
     void route_connect(AcceptedConnect accepted);
@@ -106,30 +102,24 @@ class ClientConnection final : public SessionConnection {
     void on_connect_auth_step(auth::AuthStep step);
     void on_credentials_checked(CredentialChecker::Outcome outcome);
     void on_reauth_step(auth::AuthStep step);
-    void handle_auth(const protocol::Auth& packet);
+    void handle_auth(const connection::AuthReceived& auth);
     void hand_over(PendingHandover handover);
     void refuse_connect(protocol::ConnackReason reason, const char* why);
+    // PUBLISH and acknowledgements (message_flow.cpp).
     void handle_publish(protocol::Publish&& publish);
-    void handle_puback(const protocol::Puback& ack);
-    void handle_pubrec(const protocol::Pubrec& ack);
-    void handle_pubrel(const protocol::Pubrel& release);
-    void handle_pubcomp(const protocol::Pubcomp& ack);
-    // An acknowledgement of the wrong kind for its packet id ends the connection as a
-    // Protocol Error; true when `outcome` was one (`what` says which, for the log).
-    bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
+    void handle_acknowledged(connection::DeliveryAcknowledged& acknowledged);
+    void handle_release(const connection::ReleaseReceived& release);
     void handle_subscribe(protocol::Subscribe subscribe);
     // Why one filter of a SUBSCRIBE is refused (its SUBACK reason code), if it is.
     std::optional<protocol::SubackReason> subscription_refusal(
         const protocol::Subscription& subscription, bool has_subscription_id,
         const connection::ServerCapabilities& capabilities) const;
     void handle_unsubscribe(protocol::Unsubscribe unsubscribe);
-    void handle_disconnect(const protocol::Disconnect& disconnect);
     // PUBACK/PUBREC for an incoming QoS 1/2 PUBLISH once its writes are committed; on a
     // failed commit: v5 gets the reason code, 3.1.1 is closed without acknowledgement.
     void acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
                              const store::CommitResult& result);
-    // A QoS 1/2 PUBLISH not accepted: v5 PUBACK/PUBREC with `reason` (and `why` as its
-    // reason string, when the client allows them), 3.1.1 closed without acknowledgement.
+    // A QoS 1/2 PUBLISH not accepted (see ServerEndpoint::refuse_publish).
     void refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
                         protocol::PubackReason reason, const std::string& why);
     // A PUBLISH the ACL forbids: dropped; v5 QoS 1/2 get 0x87, 3.1.1 a normal acknowledgement.
@@ -146,21 +136,11 @@ class ClientConnection final : public SessionConnection {
     // The log line of a PUBLISH that check_message_acceptance refused (counted where the
     // metrics want it).
     void log_refused_publish(const MessageRefusal& refusal, const protocol::Publish& publish);
-    // max_inbound_message_rate: false (and the client disconnected) when this PUBLISH is
-    // one too many.
-    bool within_publish_rate();
-    // Checks of a PUBLISH from the client that end the connection; true when it may go on.
-    bool publish_allowed(protocol::Publish& publish);
     // Runs `reply` in order, after the staged batch's commit when `wait_for_commit` (rule 5
     // in session_recorder.hpp).
     void reply_when_stored(bool wait_for_commit, std::function<void()> reply);
     void write_outbound(const std::vector<session::OutboundPacket>& packets);
-    // A packet of `type` and `size` that cannot be sent within the client's Maximum Packet
-    // Size: a connected client gets DISCONNECT 0x95; one that got no CONNACK is closed.
-    void close_over_client_limit(protocol::PacketType type, std::size_t size);
 
-    // A protocol violation by the client: log it, tell a v5 client why, close.
-    void fail(const protocol::Error& error);
     // Common end of the connection: close the socket, detach the session, retire.
     void finish(bool publish_will);
     std::string describe() const;  // "client 'id' (peer)" for logs
@@ -170,27 +150,20 @@ class ClientConnection final : public SessionConnection {
     ConnectionSlot slot_;
     std::unique_ptr<net::Stream> stream_;
     std::string peer_;
-    Phase phase_ = Phase::AwaitingConnect;
+    // What the protocol decides: phases, framing, the client's limits, topic aliases both
+    // ways, the inbound window, keep alive.
+    connection::ServerEndpoint endpoint_;
+    bool closed_ = false;  // finished, or handed over: the socket is going or gone
     SessionHandlePtr session_;
-    // Framing, the client's limits, topic aliases both ways and keep alive: what the broker
-    // shares with the client role of a bridge.
-    connection::EndpointCore core_;
-    Clock::time_point opened_at_;
     Clock::time_point closed_at_;
     std::string encode_buffer_;
     std::optional<PendingHandover> pending_handover_;
     ReplyGate gate_;
-    // Enhanced authentication: the method the CONNECT chose (empty: none), the exchange in
-    // progress (at CONNECT or re-authenticating), who was authenticated, and the CONNECT
-    // waiting for the exchange to end.
-    std::string auth_method_;
+    // Enhanced authentication: the exchange in progress (at CONNECT or re-authenticating),
+    // who was authenticated, and the CONNECT waiting for the exchange or a password check.
     std::unique_ptr<auth::AuthExchange> auth_exchange_;
     std::string auth_username_;
     std::optional<AcceptedConnect> pending_connect_;
-    // Our Receive Maximum, held against the client (v5; set at CONNACK).
-    connection::InboundWindow inbound_window_;
-    // max_inbound_message_rate (unset: no limit); per connection, set at CONNACK.
-    std::optional<TokenBucket> publish_rate_;
     // Replies that come back from the store hold a weak reference: a connection that is
     // gone by then has nobody to reply to.
     std::shared_ptr<char> alive_ = std::make_shared<char>();

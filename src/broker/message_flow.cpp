@@ -1,5 +1,6 @@
-// PUBLISH and its acknowledgements in both directions, SUBSCRIBE, UNSUBSCRIBE and
-// DISCONNECT from a connected client.
+// What the broker does with a connected client's PUBLISH, its acknowledgements of
+// deliveries, PUBREL, SUBSCRIBE and UNSUBSCRIBE, once the endpoint has held them to the
+// protocol's rules.
 #include <algorithm>
 
 #include "client_connection.hpp"
@@ -33,46 +34,6 @@ protocol::Properties forwarded_properties(const protocol::Properties& received) 
 
 }  // namespace
 
-bool ClientConnection::publish_allowed(protocol::Publish& publish) {
-    const Config& config = worker_.context().config;
-    if (auto error = core_.inbound_aliases().resolve(publish)) {
-        fail(*error);
-        return false;
-    }
-    if (publish.properties.contains(PropertyId::SubscriptionIdentifier)) {
-        // [MQTT-3.3.4-6] only a server puts Subscription Identifiers in a PUBLISH.
-        fail(protocol::protocol_error("subscription identifier in a client's PUBLISH"));
-        return false;
-    }
-    if (const auto violation = check_message_form(facts_of(publish), config)) {
-        fail(protocol::Error{violation->code, violation->what});
-        return false;
-    }
-    if (inbound_window_.exceeded_by(publish.qos, publish.packet_id,
-                                    session_->state.inbound_qos2())) {
-        fail(protocol::Error{ReasonCode::ReceiveMaximumExceeded,
-                             "more unacknowledged QoS 1/2 PUBLISHes than receive_maximum"});
-        return false;
-    }
-    return true;
-}
-
-bool ClientConnection::within_publish_rate() {
-    if (!publish_rate_ || publish_rate_->take(Clock::now())) {
-        return true;
-    }
-    const unsigned rate = worker_.context().config.max_inbound_message_rate;
-    worker_.log().warn(
-        "{}: more than max_inbound_message_rate {} PUBLISH packets per second, "
-        "disconnecting",
-        describe(), rate);
-    // A server-side disconnect: the will is published, as after any close that was not the
-    // client's normal DISCONNECT [MQTT-3.1.2-8].
-    disconnect(ReasonCode::MessageRateTooHigh, true,
-               "more than " + std::to_string(rate) + " PUBLISH packets per second");
-    return false;
-}
-
 void ClientConnection::log_refused_publish(const MessageRefusal& refusal,
                                            const protocol::Publish& publish) {
     const Config& config = worker_.context().config;
@@ -95,16 +56,10 @@ void ClientConnection::log_refused_publish(const MessageRefusal& refusal,
 }
 
 void ClientConnection::handle_publish(protocol::Publish&& publish) {
-    if (!within_publish_rate() || !publish_allowed(publish)) {
-        return;
-    }
     publish.topic = listener_.mount_topic(std::move(publish.topic));
     session::Session& state = session_->state;
     const protocol::Qos qos = publish.qos;
     const protocol::PacketId packet_id = publish.packet_id;
-    if (qos == 1) {
-        inbound_window_.qos1_taken();
-    }
     if (const auto refusal =
             check_message_acceptance(facts_of(publish), worker_.context().config)) {
         log_refused_publish(*refusal, publish);
@@ -142,7 +97,7 @@ void ClientConnection::handle_publish(protocol::Publish&& publish) {
     message->payload = std::move(publish.payload);
     message->qos = qos;
     message->retain = publish.retain;
-    if (core_.version() == ProtocolVersion::V5) {
+    if (endpoint_.version() == ProtocolVersion::V5) {
         message->properties = forwarded_properties(publish.properties);
         if (const auto expiry = publish.properties.number(PropertyId::MessageExpiryInterval);
             expiry && *expiry > 0) {
@@ -188,7 +143,7 @@ void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet
     if (qos == 0) {
         return;
     }
-    if (core_.version() == ProtocolVersion::V5) {
+    if (endpoint_.version() == ProtocolVersion::V5) {
         gate_.run_in_order([this, qos, packet_id, reason, why](const store::CommitResult&) {
             refuse_publish(qos, packet_id, reason, why);
         });
@@ -206,11 +161,9 @@ void ClientConnection::drop_publish(protocol::Qos qos, protocol::PacketId packet
 void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                            const store::CommitResult& result) {
     if (result.ok) {
-        if (qos == 1) {
-            inbound_window_.qos1_answered();
-            send(protocol::Puback{packet_id, ReasonCode::Success, {}});
-        } else {
-            send(protocol::Pubrec{packet_id, ReasonCode::Success, {}});
+        if (!closed_) {
+            endpoint_.acknowledge_publish(qos, packet_id);
+            handle_events();
         }
         return;
     }
@@ -231,106 +184,40 @@ void ClientConnection::acknowledge_publish(protocol::Qos qos, protocol::PacketId
 
 void ClientConnection::refuse_publish(protocol::Qos qos, protocol::PacketId packet_id,
                                       protocol::PubackReason reason, const std::string& why) {
-    if (qos == 1) {
-        inbound_window_.qos1_answered();
-    }
-    if (core_.version() != ProtocolVersion::V5) {
-        // 3.1.1 has no way to say no: close without acknowledging, and the client resends.
-        disconnect(protocol::disconnect_reason_for(reason));  // sends nothing to 3.1.1
+    if (closed_) {
         return;
     }
-    protocol::Properties properties;
-    properties.add_text(PropertyId::ReasonString, why);
-    if (qos == 1) {
-        send(protocol::Puback{packet_id, reason, std::move(properties)});
-    } else {
-        send(protocol::Pubrec{packet_id, reason, std::move(properties)});
-    }
+    endpoint_.refuse_publish(qos, packet_id, reason, why);
+    handle_events();
 }
 
-void ClientConnection::handle_pubrel(const protocol::Pubrel& release) {
+void ClientConnection::handle_release(const connection::ReleaseReceived& release) {
     const protocol::PacketId packet_id = release.packet_id;
-    const bool known = session_->state.inbound_qos2().on_pubrel(packet_id);
+    const bool known = release.known;
+    const auto complete = [this, packet_id, known](const store::CommitResult&) {
+        if (!closed_) {
+            endpoint_.complete_release(packet_id, known);
+            handle_events();
+        }
+    };
     // PUBCOMP only once the release is committed (rule 6 in session_recorder.hpp).
     if (known && worker_.recorder().inbound_qos2_released(*session_, packet_id)) {
-        worker_.recorder().hold(reply_after_commit([this, packet_id](const store::CommitResult&) {
-            send(protocol::Pubcomp{packet_id, ReasonCode::Success, {}});
-        }));
+        worker_.recorder().hold(reply_after_commit(complete));
         return;
     }
-    gate_.run_in_order([this, packet_id, known](const store::CommitResult&) {
-        send(protocol::Pubcomp{packet_id,
-                               known
-                                   ? protocol::PubcompReason(ReasonCode::Success)
-                                   : protocol::PubcompReason(ReasonCode::PacketIdentifierNotFound),
-                               {}});
-    });
+    gate_.run_in_order(complete);
 }
 
-bool ClientConnection::wrong_acknowledgement(session::AckOutcome outcome, const char* what) {
-    if (outcome != session::AckOutcome::WrongKind) {
-        return false;
-    }
-    // A Protocol Error (v5 DISCONNECT 0x82, 3.x closed) [MQTT-4.13.1-1]; the delivery stays
-    // in the session and is sent again, DUP set, on the next connection [MQTT-4.4.0-1].
-    fail(protocol::protocol_error(what));
-    return true;
-}
-
-void ClientConnection::handle_puback(const protocol::Puback& ack) {
-    session::AckOutcome outcome = session::AckOutcome::Ignored;
-    auto next = session_->state.outbound().on_puback(ack.packet_id, &outcome);
-    if (!next) {
-        if (!wrong_acknowledgement(outcome, "PUBACK for a QoS 2 delivery")) {
-            worker_.log().debug("{}: PUBACK for unknown packet id {}", describe(), ack.packet_id);
-        }
-        return;
-    }
-    worker_.recorder().delivery_completed(*session_, ack.packet_id);
-    worker_.dispatch_outbound(session_, std::move(*next));
-    worker_.refill(session_);
-}
-
-void ClientConnection::handle_pubrec(const protocol::Pubrec& ack) {
-    session::OutboundFlow& outbound = session_->state.outbound();
-    // A v5 PUBREC with a failure reason ends the exchange: no PUBREL follows (4.3.3).
-    const bool failed = protocol::is_failure(ack.reason);
-    session::AckOutcome outcome = session::AckOutcome::Ignored;
-    auto next = failed ? outbound.on_pubrec_failed(ack.packet_id, &outcome)
-                       : outbound.on_pubrec(ack.packet_id, &outcome);
-    if (!next) {
-        if (wrong_acknowledgement(outcome, "PUBREC for a QoS 1 delivery")) {
-            return;
-        }
-        worker_.log().debug("{}: PUBREC for unknown packet id {}", describe(), ack.packet_id);
-        if (!failed) {
-            send(protocol::Pubrel{ack.packet_id, ReasonCode::PacketIdentifierNotFound, {}});
-        }
-        return;
-    }
-    if (failed) {
-        worker_.recorder().delivery_completed(*session_, ack.packet_id);
-        worker_.dispatch_outbound(session_, std::move(*next));
+void ClientConnection::handle_acknowledged(connection::DeliveryAcknowledged& acknowledged) {
+    if (acknowledged.completed) {
+        worker_.recorder().delivery_completed(*session_, acknowledged.packet_id);
+        worker_.dispatch_outbound(session_, std::move(acknowledged.next));
         worker_.refill(session_);
         return;
     }
     // The PUBREL waits for the new state (rule 9 in session_recorder.hpp).
-    const bool after_commit = worker_.recorder().pubrec_received(*session_, ack.packet_id);
-    worker_.dispatch_outbound(session_, std::move(*next), after_commit);
-}
-
-void ClientConnection::handle_pubcomp(const protocol::Pubcomp& ack) {
-    session::AckOutcome outcome = session::AckOutcome::Ignored;
-    auto next = session_->state.outbound().on_pubcomp(ack.packet_id, &outcome);
-    if (!next) {
-        if (!wrong_acknowledgement(outcome, "PUBCOMP for a QoS 1 delivery or before PUBREC")) {
-            worker_.log().debug("{}: PUBCOMP for unknown packet id {}", describe(), ack.packet_id);
-        }
-        return;
-    }
-    worker_.recorder().delivery_completed(*session_, ack.packet_id);
-    worker_.dispatch_outbound(session_, std::move(*next));
-    worker_.refill(session_);
+    const bool after_commit = worker_.recorder().pubrec_received(*session_, acknowledged.packet_id);
+    worker_.dispatch_outbound(session_, std::move(acknowledged.next), after_commit);
 }
 
 std::optional<protocol::SubackReason> ClientConnection::subscription_refusal(
@@ -363,11 +250,7 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
     const Config& config = worker_.context().config;
     session::Session& state = session_->state;
     const auto subscription_id = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
-    const connection::ServerCapabilities capabilities = server_capabilities(config);
-    if (const auto violation = connection::subscribe_violation(subscribe)) {
-        fail(*violation);
-        return;
-    }
+    const connection::ServerCapabilities& capabilities = endpoint_.settings().capabilities;
 
     const bool persistent = worker_.recorder().persistent(*session_);
     protocol::Suback suback;
@@ -415,11 +298,6 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
             }
         }
     }
-    if (core_.version() == ProtocolVersion::V5 &&
-        std::any_of(suback.reasons.begin(), suback.reasons.end(), protocol::is_failure)) {
-        suback.properties.add_text(PropertyId::ReasonString,
-                                   "some filters were refused; see the reason code of each");
-    }
     if (worker_.log().should_log(spdlog::level::debug)) {
         // From here on the subscriptions match: what tests wait for before publishing.
         std::string filters;
@@ -428,7 +306,12 @@ void ClientConnection::handle_subscribe(protocol::Subscribe subscribe) {
         }
         worker_.log().debug("{}: SUBSCRIBE {}", describe(), filters);
     }
-    reply_when_stored(persistent, [this, suback = std::move(suback)] { send(suback); });
+    reply_when_stored(persistent, [this, suback = std::move(suback)]() mutable {
+        if (!closed_) {
+            endpoint_.answer_subscribe(std::move(suback));
+            handle_events();
+        }
+    });
     for (session::Delivery& delivery : retained) {
         worker_.deliver(session_, std::move(delivery));
     }
@@ -464,22 +347,6 @@ void ClientConnection::reply_when_stored(bool wait_for_commit, std::function<voi
     } else {
         gate_.run_in_order([reply = std::move(reply)](const store::CommitResult&) { reply(); });
     }
-}
-
-void ClientConnection::handle_disconnect(const protocol::Disconnect& disconnect) {
-    session::Session& state = session_->state;
-    if (const auto expiry = disconnect.properties.number(PropertyId::SessionExpiryInterval)) {
-        // [MQTT-3.14.2-2] a session that ends at disconnect cannot be revived here.
-        if (state.expiry_interval == 0 && *expiry != 0) {
-            fail(protocol::protocol_error("session expiry set on DISCONNECT after 0 at CONNECT"));
-            return;
-        }
-        state.expiry_interval = *expiry;
-    }
-    // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it.
-    const bool publish_will = disconnect.reason == ReasonCode::DisconnectWithWillMessage;
-    worker_.log().debug("{}: DISCONNECT ({})", describe(), protocol::to_string(disconnect.reason));
-    finish(publish_will);
 }
 
 }  // namespace petrel::broker

@@ -15,4 +15,14 @@ connection::ServerCapabilities server_capabilities(const Config& config) {
     return capabilities;
 }
 
+connection::ServerSettings server_settings(const Config& config) {
+    connection::ServerSettings settings;
+    settings.capabilities = server_capabilities(config);
+    settings.outgoing_topic_alias_maximum = config.outgoing_topic_alias_maximum;
+    settings.max_keepalive = config.max_keepalive;
+    settings.connect_timeout = std::chrono::seconds(config.connect_timeout_seconds);
+    settings.max_inbound_message_rate = config.max_inbound_message_rate;
+    return settings;
+}
+
 }  // namespace petrel::broker

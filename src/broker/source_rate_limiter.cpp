@@ -15,7 +15,9 @@ bool SourceRateLimiter::allow(std::string_view address, Clock::time_point now) {
         if (buckets_.size() >= max_tracked_) {
             return true;  // see kMaxTracked
         }
-        found = buckets_.emplace(std::string(address), connection::TokenBucket(per_second_, per_second_, now))
+        found = buckets_
+                    .emplace(std::string(address),
+                             connection::TokenBucket(per_second_, per_second_, now))
                     .first;
     }
     return found->second.take(now);

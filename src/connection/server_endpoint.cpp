@@ -28,17 +28,15 @@ std::size_t ServerEndpoint::receive(protocol::ByteView bytes, TimePoint now) {
     while (consumed < bytes.size() &&
            (phase_ == Phase::AwaitingConnect || phase_ == Phase::Authenticating ||
             phase_ == Phase::Connected)) {
-        ReadResult read =
-            core_.read(bytes.subspan(consumed), phase_ == Phase::AwaitingConnect);
+        ReadResult read = core_.read(bytes.subspan(consumed), phase_ == Phase::AwaitingConnect);
         using Kind = ReadResult::Kind;
         if (read.kind == Kind::Incomplete) {
             break;
         }
         if (read.kind == Kind::NotConnectFirst) {
-            end(ConnectionEnded{ConnectionEnded::Cause::NotConnectFirst, false,
-                                ReasonCode::ProtocolError,
-                                "sent " + std::string(protocol::to_string(read.first_type)) +
-                                    " before CONNECT"});
+            end(ConnectionEnded{
+                ConnectionEnded::Cause::NotConnectFirst, false, ReasonCode::ProtocolError,
+                "sent " + std::string(protocol::to_string(read.first_type)) + " before CONNECT"});
             break;
         }
         if (read.kind == Kind::RefuseConnect) {
@@ -54,11 +52,9 @@ std::size_t ServerEndpoint::receive(protocol::ByteView bytes, TimePoint now) {
         consumed += read.consumed;
         const std::size_t before = events_.size();
         dispatch(std::move(read.packet));
-        const bool for_embedder =
-            std::any_of(events_.begin() + static_cast<std::ptrdiff_t>(before), events_.end(),
-                        [](const ServerEvent& event) {
-                            return !std::holds_alternative<SendBytes>(event);
-                        });
+        const bool for_embedder = std::any_of(
+            events_.begin() + static_cast<std::ptrdiff_t>(before), events_.end(),
+            [](const ServerEvent& event) { return !std::holds_alternative<SendBytes>(event); });
         if (for_embedder) {
             break;
         }
@@ -141,7 +137,8 @@ void ServerEndpoint::on_disconnect(const protocol::Disconnect& disconnect) {
     // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it.
     end(ConnectionEnded{ConnectionEnded::Cause::ClientDisconnect,
                         disconnect.reason == ReasonCode::DisconnectWithWillMessage,
-                        disconnect.reason.code(), {}});
+                        disconnect.reason.code(),
+                        {}});
 }
 
 void ServerEndpoint::tick(TimePoint now) {
@@ -150,10 +147,9 @@ void ServerEndpoint::tick(TimePoint now) {
     }
     if (phase_ != Phase::Connected) {
         if (now - opened_at_ > settings_.connect_timeout) {
-            end(ConnectionEnded{ConnectionEnded::Cause::ConnectTimeout, false,
-                                ReasonCode::MaximumConnectTime,
-                                "no CONNECT within " +
-                                    std::to_string(settings_.connect_timeout.count()) + " s"});
+            end(ConnectionEnded{
+                ConnectionEnded::Cause::ConnectTimeout, false, ReasonCode::MaximumConnectTime,
+                "no CONNECT within " + std::to_string(settings_.connect_timeout.count()) + " s"});
         }
         return;
     }

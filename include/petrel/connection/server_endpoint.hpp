@@ -111,6 +111,7 @@ class ServerEndpoint {
 
     // Everything that happened since the last call, in order (`into` is cleared first).
     void take_events(std::vector<ServerEvent>& into);
+    bool has_events() const { return !events_.empty(); }
 
     Phase phase() const { return phase_; }
     bool connected() const { return phase_ == Phase::Connected; }
@@ -120,6 +121,8 @@ class ServerEndpoint {
     const KeepAlive& keep_alive() const { return core_.keep_alive(); }
     bool outbound_aliases_enabled() { return core_.outbound_aliases().enabled(); }
     const ServerSettings& settings() const { return settings_; }
+    // The enhanced authentication method of the connection (empty: none).
+    const std::string& authentication_method() const { return auth_method_; }
 
   private:
     // Opens the core in the CONNECT's version; until CONNACK only the client's Maximum
@@ -156,7 +159,7 @@ class ServerEndpoint {
     Phase phase_ = Phase::AwaitingConnect;
     EndpointCore core_;
     TimePoint opened_at_;
-    TimePoint now_{};  // of the receive() in progress
+    TimePoint now_{};                      // of the receive() in progress
     session::Session* session_ = nullptr;  // the embedder's, from accept() on
     // Our Receive Maximum held against the client (v5; set at CONNACK).
     InboundWindow inbound_window_;

@@ -109,15 +109,15 @@ struct UnsubscribeReceived {
 // out, and (when `publish_will` and the client had connected) publishes the will.
 struct ConnectionEnded {
     enum class Cause : std::uint8_t {
-        NotConnectFirst,     // the first packet was not a CONNECT: nothing was sent
-        ConnectRefused,      // a CONNACK with `reason` was sent
-        ProtocolViolation,   // v5 got DISCONNECT `reason`
-        ConnectTimeout,      // no CONNECT (or no end to its AUTH exchange) in time
-        KeepAliveTimeout,    // nothing for 1.5 times the keep alive; v5 got DISCONNECT 0x8D
-        RateExceeded,        // PUBLISH beyond max_inbound_message_rate; v5 got DISCONNECT 0x96
-        OverClientLimit,     // a packet over the client's Maximum Packet Size was due
-        ClientDisconnect,    // the client's DISCONNECT, `reason` its reason code
-        ServerDisconnect,    // disconnect() was called: `reason` as sent to a v5 client
+        NotConnectFirst,    // the first packet was not a CONNECT: nothing was sent
+        ConnectRefused,     // a CONNACK with `reason` was sent
+        ProtocolViolation,  // v5 got DISCONNECT `reason`
+        ConnectTimeout,     // no CONNECT (or no end to its AUTH exchange) in time
+        KeepAliveTimeout,   // nothing for 1.5 times the keep alive; v5 got DISCONNECT 0x8D
+        RateExceeded,       // PUBLISH beyond max_inbound_message_rate; v5 got DISCONNECT 0x96
+        OverClientLimit,    // a packet over the client's Maximum Packet Size was due
+        ClientDisconnect,   // the client's DISCONNECT, `reason` its reason code
+        ServerDisconnect,   // disconnect() was called: `reason` as sent to a v5 client
     };
     Cause cause = Cause::ProtocolViolation;
     bool publish_will = false;
@@ -126,9 +126,8 @@ struct ConnectionEnded {
     std::string why;
 };
 
-using ServerEvent =
-    std::variant<SendBytes, ConnectReceived, AuthReceived, PublishReceived, DeliveryAcknowledged,
-                 ReleaseReceived, AcknowledgementIgnored, SubscribeReceived, UnsubscribeReceived,
-                 ConnectionEnded>;
+using ServerEvent = std::variant<SendBytes, ConnectReceived, AuthReceived, PublishReceived,
+                                 DeliveryAcknowledged, ReleaseReceived, AcknowledgementIgnored,
+                                 SubscribeReceived, UnsubscribeReceived, ConnectionEnded>;
 
 }  // namespace petrel::connection
