@@ -72,14 +72,21 @@ void ClientConnection::on_data(std::string& input) {
 }
 
 void ClientConnection::handle_events() {
-    std::vector<connection::ServerEvent> events;
+    // One batch per nesting level, kept with its capacity: no allocation per packet. Levels
+    // beyond the kept ones (never seen) get a batch of their own.
+    std::vector<connection::ServerEvent> deeper;
+    std::vector<connection::ServerEvent>& events =
+        event_depth_ < event_batches_.size() ? event_batches_[event_depth_] : deeper;
     endpoint_.take_events(events);
+    ++event_depth_;
     for (connection::ServerEvent& event : events) {
         handle(event);
         if (endpoint_.has_events()) {
             handle_events();  // what this one produced comes before the next
         }
     }
+    --event_depth_;
+    events.clear();
 }
 
 void ClientConnection::handle(connection::ServerEvent& event) {

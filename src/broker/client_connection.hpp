@@ -5,6 +5,7 @@
 // serves lives on (SessionHandle); this object lives exactly as long as the TCP connection.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -164,6 +165,9 @@ class ClientConnection final : public SessionConnection {
     std::unique_ptr<auth::AuthExchange> auth_exchange_;
     std::string auth_username_;
     std::optional<AcceptedConnect> pending_connect_;
+    // handle_events' batches by nesting level.
+    std::array<std::vector<connection::ServerEvent>, 4> event_batches_;
+    std::size_t event_depth_ = 0;
     // Replies that come back from the store hold a weak reference: a connection that is
     // gone by then has nobody to reply to.
     std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -1,8 +1,8 @@
 // What every MQTT endpoint does whichever side of the connection it is on: buffer and
 // frame what the peer sent (read_packet), write packets within the peer's limits
 // (encode_for_peer), topic aliases in both directions, and keep alive. A role (the client
-// role in ClientEndpoint; the server role in broker::ClientConnection, which adopts it
-// next) adds the MQTT behaviour on top and decides what each packet means.
+// role in ClientEndpoint, the server role in ServerEndpoint) adds the MQTT behaviour on
+// top and decides what each packet means.
 //
 // Pure, like its parts: bytes and time come in as arguments, bytes go out into a string
 // the caller hands in.
