@@ -462,5 +462,28 @@ TEST(ServerConnect, AdoptConnectLeavesTheEndpointReadyToAccept) {
     EXPECT_TRUE(server.drain().events.empty());
 }
 
+TEST(ServerConnect, TakenOverConnectionIsAcceptedAndReads) {
+    // adopt_connect() then accept(): the CONNACK goes out and packets are read as usual.
+    ServerDriver server;
+    protocol::Connect connect = connect_packet();
+    server.endpoint.adopt_connect(connect, server.now);
+    EXPECT_EQ(server.accept(connect).sent_one<protocol::Connack>().reason, ReasonCode::Success);
+    EXPECT_TRUE(server.endpoint.connected());
+    EXPECT_EQ(server.feed(protocol::Pingreq{}).sent_types(),
+              std::vector<PacketType>{PacketType::Pingresp});
+}
+
+TEST(ServerConnect, Connack311CarriesNoAssignedClientIdentifier) {
+    // 3.1.1 has no properties: an id the server chose is its own affair.
+    ServerDriver server({}, ProtocolVersion::V311);
+    ConnectAccepted terms;
+    terms.assigned_client_id = "auto-1";
+    const Drained drained = server.connect(connect_packet(ProtocolVersion::V311, 60, ""), terms);
+    ASSERT_EQ(drained.sent.size(), 1u);
+    std::string raw;
+    protocol::encode(drained.sent[0], ProtocolVersion::V311, raw);
+    EXPECT_EQ(raw, std::string("\x20\x02\x00\x00", 4));
+}
+
 }  // namespace
 }  // namespace petrel::connection::server_testing

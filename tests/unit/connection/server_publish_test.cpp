@@ -389,5 +389,76 @@ TEST(ServerPublishIn, Rate311EndsWithNothingSent) {
     EXPECT_EQ(drained.one<ConnectionEnded>().cause, Cause::RateExceeded);
 }
 
+TEST(ServerPublishIn, EmbedderLoopReadsEveryPacketOfABufferInOrder) {
+    // The embedder's loop: receive(), act on the events, drop what was consumed, again.
+    ServerDriver server;
+    server.connect();
+    std::string buffer;
+    for (const char* topic : {"a/1", "a/2", "a/3"}) {
+        buffer += encoded(publish_packet(topic, 1, static_cast<protocol::PacketId>(topic[2] - '0')),
+                          ProtocolVersion::V5);
+    }
+    buffer += encoded(protocol::Pingreq{}, ProtocolVersion::V5);
+    std::vector<std::string> topics;
+    std::vector<PacketType> sent;
+    while (!buffer.empty()) {
+        const std::size_t consumed = server.receive(buffer);
+        ASSERT_GT(consumed, 0u);
+        buffer.erase(0, consumed);
+        const Drained drained = server.drain();
+        for (const PublishReceived& received : drained.all<PublishReceived>()) {
+            topics.push_back(received.publish.topic);
+            server.endpoint.acknowledge_publish(1, received.publish.packet_id);
+        }
+        const Drained answers = server.drain();
+        for (const PacketType type : drained.sent_types()) {
+            sent.push_back(type);
+        }
+        for (const PacketType type : answers.sent_types()) {
+            sent.push_back(type);
+        }
+    }
+    EXPECT_EQ(topics, (std::vector<std::string>{"a/1", "a/2", "a/3"}));
+    EXPECT_EQ(sent, (std::vector<PacketType>{PacketType::Puback, PacketType::Puback,
+                                             PacketType::Puback, PacketType::Pingresp}));
+}
+
+TEST(ServerPublishIn, PacketSplitAcrossReadsWaitsForItsEnd) {
+    ServerDriver server;
+    server.connect();
+    const std::string bytes = encoded(publish_packet("a/b", 0, 0, "payload"), ProtocolVersion::V5);
+    EXPECT_EQ(server.receive(bytes.substr(0, 5)), 0u);
+    EXPECT_TRUE(server.drain().events.empty());
+    EXPECT_EQ(server.receive(bytes), bytes.size());
+    EXPECT_EQ(*server.drain().one<PublishReceived>().publish.payload, "payload");
+}
+
+TEST(ServerPublishIn, RefusalReasonStringLeftOutToFitTheClientMaximum) {  // [MQTT-3.4.2-2]
+    ServerDriver server;
+    protocol::Connect connect = connect_packet();
+    connect.properties.add_number(PropertyId::MaximumPacketSize, 20);
+    server.connect(connect);
+    server.feed(publish_packet("a/b", 1, 4));
+    server.endpoint.refuse_publish(1, 4, ReasonCode::NotAuthorized,
+                                   "a reason string far longer than twenty bytes");
+    const protocol::Puback puback = server.drain().sent_one<protocol::Puback>();
+    EXPECT_EQ(puback.reason, ReasonCode::NotAuthorized);
+    EXPECT_FALSE(puback.properties.contains(PropertyId::ReasonString));
+    EXPECT_TRUE(server.endpoint.connected());
+}
+
+TEST(ServerPublishIn, ViolationDisconnectKeepsItsReasonStringWithoutProblemInformation) {
+    // [MQTT-3.1.2-29] DISCONNECT may carry a Reason String whatever the client asked.
+    ServerDriver server;
+    protocol::Connect connect = connect_packet();
+    connect.properties.add_number(PropertyId::RequestProblemInformation, 0);
+    server.connect(connect);
+    protocol::Publish publish = publish_packet("a/b");
+    publish.properties.add_number(PropertyId::SubscriptionIdentifier, 5);
+    const protocol::Disconnect disconnect = server.feed(publish).sent_one<protocol::Disconnect>();
+    EXPECT_EQ(disconnect.reason, ReasonCode::ProtocolError);
+    EXPECT_TRUE(disconnect.properties.contains(PropertyId::ReasonString));
+}
+
 }  // namespace
 }  // namespace petrel::connection::server_testing

@@ -411,5 +411,18 @@ TEST(ServerFrame, NoOutboundAliasesWhenTheClientTakesNone) {  // 3.1.2.11.5
     EXPECT_EQ(frame.topic, "t/1");
 }
 
+TEST(ServerKeepAlive, ConsecutiveWritesShareOneSendBytes) {
+    // Two PINGRESPs from one read: one write for the embedder, both packets in order.
+    ServerDriver server;
+    server.connect();
+    const std::string ping = encoded(protocol::Pingreq{}, ProtocolVersion::V5);
+    EXPECT_EQ(server.receive(ping + ping), 2 * ping.size());
+    std::vector<ServerEvent> events;
+    server.endpoint.take_events(events);
+    ASSERT_EQ(events.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<SendBytes>(events[0]));
+    EXPECT_EQ(std::get<SendBytes>(events[0]).bytes, std::string("\xD0\x00\xD0\x00", 4));
+}
+
 }  // namespace
 }  // namespace petrel::connection::server_testing
