@@ -41,7 +41,7 @@ void ServerEndpoint::open_for(const protocol::Connect& connect, TimePoint now) {
 void ServerEndpoint::on_connect(protocol::Connect&& connect) {
     open_for(connect, now_);
     phase_ = Phase::Connecting;
-    emit(ConnectReceived{std::move(connect)});
+    emit<ConnectReceived>(std::move(connect));
 }
 
 void ServerEndpoint::adopt_connect(const protocol::Connect& connect, TimePoint now) {
@@ -61,7 +61,9 @@ void ServerEndpoint::refuse(protocol::ConnackReason reason, std::string why,
             connack.properties.add_text(PropertyId::ServerReference, std::string(server_reference));
         }
         // Reason strings on CONNACK are allowed whatever the client asked [MQTT-3.1.2-29].
-        connack.properties.add_text(PropertyId::ReasonString, why);
+        if (!why.empty()) {
+            connack.properties.add_text(PropertyId::ReasonString, why);
+        }
     }
     send(connack);
     end(ConnectionEnded{ConnectionEnded::Cause::ConnectRefused, false, reason.code(),
@@ -69,6 +71,9 @@ void ServerEndpoint::refuse(protocol::ConnackReason reason, std::string why,
 }
 
 void ServerEndpoint::begin_authentication(std::string method) {
+    if (phase_ == Phase::Ended) {
+        return;
+    }
     auth_method_ = std::move(method);
     exchange_open_ = true;
     phase_ = Phase::Authenticating;
@@ -114,20 +119,20 @@ void ServerEndpoint::on_auth(const protocol::Auth& packet) {
             fail(protocol::protocol_error("AUTH during CONNECT must continue the exchange"));
             return;
         }
-        emit(AuthReceived{std::move(data), false, true});
+        emit<AuthReceived>(std::move(data), false, true);
         return;
     }
     // Connected: re-authentication (4.12.1). The connection goes on serving meanwhile.
     if (packet.reason == ReasonCode::ReAuthenticate) {
         exchange_open_ = true;
-        emit(AuthReceived{std::move(data), true, false});
+        emit<AuthReceived>(std::move(data), true, false);
         return;
     }
     if (packet.reason != ReasonCode::ContinueAuthentication || !exchange_open_) {
         fail(protocol::protocol_error("AUTH 0x18 outside an authentication exchange"));
         return;
     }
-    emit(AuthReceived{std::move(data), false, false});
+    emit<AuthReceived>(std::move(data), false, false);
 }
 
 bool ServerEndpoint::accept(session::Session& session, protocol::Connect& connect,

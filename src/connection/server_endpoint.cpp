@@ -71,6 +71,10 @@ void ServerEndpoint::dispatch(protocol::Packet&& packet) {
         // 4.12: until the CONNACK only AUTH may come.
         if (auto* auth = std::get_if<protocol::Auth>(&packet)) {
             on_auth(*auth);
+        } else if (auto* disconnect = std::get_if<protocol::Disconnect>(&packet)) {
+            // [MQTT-3.1.2-30] the client may give up: no CONNACK, no session, no will.
+            end(ConnectionEnded{
+                ConnectionEnded::Cause::ClientDisconnect, false, disconnect->reason.code(), {}});
         } else {
             fail(protocol::protocol_error("packet other than AUTH before CONNACK"));
         }
@@ -94,7 +98,7 @@ void ServerEndpoint::dispatch(protocol::Packet&& packet) {
             } else if constexpr (std::is_same_v<T, protocol::Subscribe>) {
                 on_subscribe(std::forward<decltype(p)>(p));
             } else if constexpr (std::is_same_v<T, protocol::Unsubscribe>) {
-                emit(UnsubscribeReceived{std::forward<decltype(p)>(p)});
+                emit<UnsubscribeReceived>(std::forward<decltype(p)>(p));
             } else if constexpr (std::is_same_v<T, protocol::Pingreq>) {
                 send(protocol::Pingresp{});
             } else if constexpr (std::is_same_v<T, protocol::Disconnect>) {
@@ -113,7 +117,7 @@ void ServerEndpoint::on_subscribe(protocol::Subscribe&& subscribe) {
         fail(*violation);
         return;
     }
-    emit(SubscribeReceived{std::move(subscribe)});
+    emit<SubscribeReceived>(std::move(subscribe));
 }
 
 void ServerEndpoint::answer_subscribe(protocol::Suback suback) {
@@ -134,9 +138,10 @@ void ServerEndpoint::on_disconnect(const protocol::Disconnect& disconnect) {
         }
         session_->expiry_interval = *expiry;
     }
-    // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it.
+    // [MQTT-3.14.4-3] a normal DISCONNECT (0x00) discards the will. Only 0x00 does
+    // [MQTT-3.1.2-8]: 0x04 asks for it, and a client that ends with an error keeps it.
     end(ConnectionEnded{ConnectionEnded::Cause::ClientDisconnect,
-                        disconnect.reason == ReasonCode::DisconnectWithWillMessage,
+                        disconnect.reason != ReasonCode::Success,
                         disconnect.reason.code(),
                         {}});
 }
@@ -220,7 +225,9 @@ void ServerEndpoint::fail(const protocol::Error& error) {
         disconnect.properties.add_text(PropertyId::ReasonString, error.what);
         send(disconnect);
     }
-    end(ConnectionEnded{ConnectionEnded::Cause::ProtocolViolation, true, error.code, error.what});
+    // A client that got no CONNACK has no session, so no will either.
+    end(ConnectionEnded{ConnectionEnded::Cause::ProtocolViolation, phase_ == Phase::Connected,
+                        error.code, error.what});
 }
 
 void ServerEndpoint::disconnect(protocol::DisconnectReason reason, bool publish_will,
@@ -245,11 +252,7 @@ void ServerEndpoint::end(ConnectionEnded ended) {
     }
     phase_ = Phase::Ended;
     exchange_open_ = false;
-    events_.emplace_back(std::move(ended));
-}
-
-void ServerEndpoint::emit(ServerEvent event) {
-    events_.push_back(std::move(event));
+    emit<ConnectionEnded>(std::move(ended));
 }
 
 void ServerEndpoint::take_events(std::vector<ServerEvent>& into) {

@@ -52,7 +52,7 @@ void ServerEndpoint::on_publish(protocol::Publish&& publish) {
     if (publish.qos == 1) {
         inbound_window_.qos1_taken();
     }
-    emit(PublishReceived{std::move(publish)});
+    emit<PublishReceived>(std::move(publish));
 }
 
 void ServerEndpoint::acknowledge_publish(protocol::Qos qos, protocol::PacketId packet_id) {
@@ -75,7 +75,9 @@ void ServerEndpoint::refuse_publish(protocol::Qos qos, protocol::PacketId packet
         return;
     }
     protocol::Properties properties;
-    properties.add_text(PropertyId::ReasonString, std::string(why));
+    if (!why.empty()) {
+        properties.add_text(PropertyId::ReasonString, std::string(why));
+    }
     if (qos == 1) {
         send(protocol::Puback{packet_id, reason, std::move(properties)});
     } else {
@@ -84,7 +86,7 @@ void ServerEndpoint::refuse_publish(protocol::Qos qos, protocol::PacketId packet
 }
 
 void ServerEndpoint::on_pubrel(const protocol::Pubrel& release) {
-    emit(ReleaseReceived{release.packet_id, session_->inbound_qos2().on_pubrel(release.packet_id)});
+    emit<ReleaseReceived>(release.packet_id, session_->inbound_qos2().on_pubrel(release.packet_id));
 }
 
 void ServerEndpoint::complete_release(protocol::PacketId packet_id, bool known) {
@@ -105,13 +107,13 @@ bool ServerEndpoint::wrong_acknowledgement(session::AckOutcome outcome, const ch
 }
 
 void ServerEndpoint::acknowledged(protocol::PacketId id, bool completed,
-                                  std::optional<std::vector<session::OutboundPacket>> next,
+                                  std::optional<std::vector<session::OutboundPacket>>&& next,
                                   session::AckOutcome outcome, protocol::PacketType type,
                                   const char* wrong) {
     if (next) {
-        emit(DeliveryAcknowledged{id, completed, std::move(*next)});
+        emit<DeliveryAcknowledged>(id, completed, std::move(*next));
     } else if (!wrong_acknowledgement(outcome, wrong)) {
-        emit(AcknowledgementIgnored{type, id});
+        emit<AcknowledgementIgnored>(type, id);
     }
 }
 

@@ -145,7 +145,7 @@ class ServerEndpoint {
     // `outcome` was one (the connection then ends; `what` says which).
     bool wrong_acknowledgement(session::AckOutcome outcome, const char* what);
     void acknowledged(protocol::PacketId id, bool completed,
-                      std::optional<std::vector<session::OutboundPacket>> next,
+                      std::optional<std::vector<session::OutboundPacket>>&& next,
                       session::AckOutcome outcome, protocol::PacketType type, const char* wrong);
     void send_auth(protocol::AuthReason reason, std::string_view data);
     void close_over_client_limit(protocol::PacketType type, std::size_t size);
@@ -153,7 +153,12 @@ class ServerEndpoint {
     // authenticating, DISCONNECT once connected), then the end.
     void fail(const protocol::Error& error);
     void end(ConnectionEnded ended);
-    void emit(ServerEvent event);
+    // An event for the embedder (receive() stops after the packet that produced it).
+    template <class Event, class... Args>
+    void emit(Args&&... args) {
+        events_.emplace_back(std::in_place_type<Event>, std::forward<Args>(args)...);
+        for_embedder_ = true;
+    }
 
     ServerSettings settings_;
     Phase phase_ = Phase::AwaitingConnect;
@@ -170,6 +175,7 @@ class ServerEndpoint {
     bool exchange_open_ = false;
     std::string encode_buffer_;
     std::vector<ServerEvent> events_;
+    bool for_embedder_ = false;  // since receive() read its last packet
 };
 
 }  // namespace petrel::connection

@@ -151,9 +151,6 @@ TEST(ServerDisconnectIn, DisconnectWithWillMessageAsksForIt) {  // 3.14.2.1 0x04
 TEST(ServerDisconnectIn, DisconnectWithAnErrorReasonKeepsTheWill) {
     // [MQTT-3.1.2-8] the will is published unless deleted on a DISCONNECT with 0x00; only
     // 0x00 deletes it [MQTT-3.14.4-3].
-    GTEST_SKIP() << "SPEC?: a client DISCONNECT with a failure reason (0x80..) discards the "
-                    "will like 0x00 does (only 0x04 keeps it); Mosquitto and the broker today "
-                    "do the same, a literal reading of [MQTT-3.1.2-8] publishes it";
     ServerDriver server;
     server.connect();
     const ConnectionEnded ended =
