@@ -97,6 +97,18 @@ void ClientConnection::handle_events() {
 }
 
 void ClientConnection::handle(connection::ServerEvent& event) {
+    if (closed_) {
+        // Acknowledgements read in the same batch before the end: the session's flow has
+        // let them go, so the store must too. Nothing else happens after the end.
+        if (auto* acknowledged = std::get_if<connection::DeliveryAcknowledged>(&event)) {
+            if (acknowledged->completed) {
+                worker_.recorder().delivery_completed(*session_, acknowledged->packet_id);
+            } else {
+                worker_.recorder().pubrec_received(*session_, acknowledged->packet_id);
+            }
+        }
+        return;
+    }
     std::visit(
         [this](auto& e) {
             using T = std::decay_t<decltype(e)>;

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "petrel/connection/endpoint_core.hpp"
@@ -45,10 +46,10 @@ class ServerEndpoint {
     ServerEndpoint(ServerSettings settings, TimePoint now);
 
     // Reads packets from the start of `bytes` (what the embedder buffers) and reacts to
-    // them. Stops after the first packet that produced an event other than SendBytes (so
-    // that the embedder acts on it before the next is read), at an incomplete packet, and
-    // once the connection has ended. Returns how many bytes it consumed; the embedder
-    // drops them and calls again with the rest.
+    // them. Stops after the first packet that produced an event the embedder must act on
+    // before the next is read (any but SendBytes, DeliveryAcknowledged and
+    // AcknowledgementIgnored), at an incomplete packet, and once the connection has ended. Returns
+    // how many bytes it consumed; the embedder drops them and calls again with the rest.
     std::size_t receive(protocol::ByteView bytes, TimePoint now);
     // The connect timeout and keep alive.
     void tick(TimePoint now);
@@ -153,11 +154,16 @@ class ServerEndpoint {
     // authenticating, DISCONNECT once connected), then the end.
     void fail(const protocol::Error& error);
     void end(ConnectionEnded ended);
-    // An event for the embedder (receive() stops after the packet that produced it).
+    // An event for the embedder. receive() stops after the packet that produced it, unless
+    // nothing the endpoint reads next depends on the embedder's answer: an acknowledgement
+    // of a delivery carries all it changed, so a burst of them is read in one call.
     template <class Event, class... Args>
     void emit(Args&&... args) {
         events_.emplace_back(std::in_place_type<Event>, std::forward<Args>(args)...);
-        for_embedder_ = true;
+        if constexpr (!std::is_same_v<Event, DeliveryAcknowledged> &&
+                      !std::is_same_v<Event, AcknowledgementIgnored>) {
+            for_embedder_ = true;
+        }
     }
 
     ServerSettings settings_;
