@@ -16,7 +16,9 @@
 #
 # Environment:
 #   PETREL_QUICK=1          only the Release build and its tests (ignored when CI=true)
-#   PETREL_JOBS=N           build and ctest parallelism (default 2)
+#   PETREL_JOBS=N           build parallelism (default 2)
+#   PETREL_TEST_JOBS=N      ctest parallelism (default twice PETREL_JOBS: the tests spend
+#                           most of their time waiting on sockets and timers, not on a core)
 #   PETREL_FUZZ_SECONDS=N   fuzzing time per target (default 15)
 #   PETREL_ALLOW_NO_LSAN=1  if LeakSanitizer cannot run on this machine (no ptrace), run
 #                           the ASan suite and the fuzzer without leak detection instead
@@ -27,6 +29,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 
 jobs=${PETREL_JOBS:-2}
+test_jobs=${PETREL_TEST_JOBS:-$((jobs * 2))}
 fuzz_seconds=${PETREL_FUZZ_SECONDS:-15}
 quick=false
 if [[ "${PETREL_QUICK:-0}" == 1 ]]; then
@@ -57,7 +60,7 @@ step_release_build() {
 }
 
 step_release_test() {
-    ctest --test-dir build --output-on-failure --no-tests=error -j "$jobs" \
+    ctest --test-dir build --output-on-failure --no-tests=error -j "$test_jobs" \
         --timeout "$ctest_timeout" 2>&1 | tee "$scratch/release-test.log"
 }
 
@@ -117,7 +120,7 @@ step_asan_test() {
     ASAN_OPTIONS="detect_leaks=$detect_leaks:abort_on_error=1" \
     LSAN_OPTIONS="suppressions=$repo_root/tests/sanitizers/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-        ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$jobs" \
+        ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$test_jobs" \
             --timeout "$ctest_timeout" 2>&1 | tee "$scratch/asan-test.log"
 }
 
