@@ -159,7 +159,9 @@ class ServerEndpoint {
     // of a delivery carries all it changed, so a burst of them is read in one call.
     template <class Event, class... Args>
     void emit(Args&&... args) {
-        events_.emplace_back(std::in_place_type<Event>, std::forward<Args>(args)...);
+        // Braces, not parentheses: clang 14 (the fuzz build) cannot build aggregates from
+        // parentheses.
+        events_.emplace_back(std::in_place_type<Event>, Event{std::forward<Args>(args)...});
         if constexpr (!std::is_same_v<Event, DeliveryAcknowledged> &&
                       !std::is_same_v<Event, AcknowledgementIgnored>) {
             for_embedder_ = true;
