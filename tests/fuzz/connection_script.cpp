@@ -295,8 +295,9 @@ void Script::end(std::unique_ptr<Client>& slot, bool sent_disconnect) {
             {}});
         sent_disconnect = true;
     }
-    if (!sent_disconnect || !framed) {
-        // No DISCONNECT the broker can read: end of stream is how it learns we are gone.
+    if (!link.sent().disconnect_sent()) {
+        // No DISCONNECT the broker can read (none, or its bytes completed a packet left
+        // unfinished before it): end of stream is how it learns we are gone.
         link.half_close();
     }
     link.drain("the connection was not closed at its end");

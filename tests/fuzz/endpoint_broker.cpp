@@ -135,7 +135,11 @@ TestBroker::Profile make_restricted_profile() {
 
 EndpointLink::EndpointLink(TestBroker& broker, connection::ServerSettings settings,
                            connection::TimePoint now)
-    : broker_(broker), endpoint_(settings, now), sent_(settings.capabilities.maximum_packet_size) {}
+    : broker_(broker),
+      endpoint_(settings, now),
+      sent_(settings.capabilities.maximum_packet_size),
+      opened_at_(now),
+      last_received_(now) {}
 
 EndpointLink::~EndpointLink() {
     if (!ended_) {
@@ -150,6 +154,7 @@ bool EndpointLink::send_raw(std::string_view bytes) {
     }
     sent_.add(bytes);
     inbox_.append(bytes);
+    last_received_ = broker_.now();
     pump();
     return !ended_;
 }
@@ -273,12 +278,46 @@ void EndpointLink::handle(connection::ServerEvent& event) {
             } else if constexpr (std::is_same_v<T, connection::UnsubscribeReceived>) {
                 broker_.on_unsubscribe(*this, e.unsubscribe);
             } else if constexpr (std::is_same_v<T, connection::ConnectionEnded>) {
+                check_end_cause(e);
                 ended_ = true;
                 output_.at_eof();
                 broker_.on_ended(*this, e.publish_will && accepted_);
             }
         },
         event);
+}
+
+void EndpointLink::check_end_cause(const connection::ConnectionEnded& ended) const {
+    using Cause = connection::ConnectionEnded::Cause;
+    const connection::TimePoint now = broker_.now();
+    if (ended.cause == Cause::KeepAliveTimeout) {
+        const auto silent = now - last_received_;
+        const unsigned seconds = endpoint_.keep_alive().seconds();
+        if (!accepted_ || seconds == 0 || silent * 2 < std::chrono::seconds(seconds * 3)) {
+            finding("ended for keep alive within 1.5 times the keep alive (or without one)");
+        }
+    }
+    if (ended.cause == Cause::ConnectTimeout &&
+        (accepted_ || now - opened_at_ <= endpoint_.settings().connect_timeout)) {
+        finding("ended for the connect timeout before it passed (or after CONNACK)");
+    }
+}
+
+void EndpointLink::check_timers() const {
+    if (ended_) {
+        return;
+    }
+    const connection::TimePoint now = broker_.now();
+    const std::chrono::seconds grace{1};
+    const unsigned seconds = endpoint_.keep_alive().seconds();
+    if (accepted_ && seconds > 0 &&
+        (now - last_received_) * 2 > std::chrono::seconds(seconds * 3) + grace * 2) {
+        finding(
+            "tick(): a client silent for more than 1.5 times its keep alive is still connected");
+    }
+    if (!accepted_ && now - opened_at_ > endpoint_.settings().connect_timeout + grace) {
+        finding("tick(): no CONNACK after the connect timeout, and the connection goes on");
+    }
 }
 
 void EndpointLink::write(std::string_view bytes) {
@@ -413,6 +452,7 @@ void TestBroker::before_op(std::uint8_t opcode_byte) {
             if (link->endpoint().ended() != link->ended()) {
                 finding("tick(): the endpoint ended without ConnectionEnded (or the reverse)");
             }
+            link->check_timers();
         }
     }
     for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -445,8 +485,9 @@ void TestBroker::on_connect(EndpointLink& link) {
             return;
         }
     }
-    if (profile_->restricted && !v5 &&
-        (connect.keep_alive == 0 || connect.keep_alive > profile_->settings.max_keepalive)) {
+    if (connection::negotiate_keep_alive(connect.keep_alive, profile_->settings.max_keepalive,
+                                         connect.version)
+            .refuse) {
         // A 3.x client cannot be told a Server Keep Alive.
         endpoint.refuse(ReasonCode::ClientIdentifierNotValid, "keep alive above the maximum");
         return;

@@ -32,6 +32,9 @@
 //     PUBLISH, acknowledgement, SUBSCRIBE and UNSUBSCRIBE events only after CONNACK;
 //   - phase() agrees with the events: Ended exactly after ConnectionEnded, Connected only
 //     after a successful accept().
+//   - timers: tick() ends a connected client silent for more than 1.5 times its keep alive
+//     and one that has no CONNACK after the connect timeout (within a second), and neither
+//     sooner.
 #pragma once
 
 #include <chrono>
@@ -95,6 +98,8 @@ class EndpointLink final : public ScriptLink {
     }
     session::Session* session() const { return session_; }
     bool ended() const { return ended_; }
+    // After tick(): a connection the endpoint should have ended by now has ended.
+    void check_timers() const;
 
     // What the broker keeps of the connection between events.
     protocol::Connect connect;  // from ConnectReceived, for accept()
@@ -108,6 +113,7 @@ class EndpointLink final : public ScriptLink {
     void handle(connection::ServerEvent& event);
     void check_phase_for(const connection::ServerEvent& event) const;
     void close_transport();
+    void check_end_cause(const connection::ConnectionEnded& ended) const;
 
     TestBroker& broker_;
     connection::ServerEndpoint endpoint_;
@@ -117,6 +123,8 @@ class EndpointLink final : public ScriptLink {
     std::string inbox_;  // written by the client, not yet consumed by the endpoint
     std::deque<connection::ServerEvent> pending_;
     std::vector<connection::ServerEvent> taken_;
+    const connection::TimePoint opened_at_;
+    connection::TimePoint last_received_;  // the latest bytes handed to receive()
     std::size_t output_bytes_ = 0;
     bool connect_seen_ = false;
     bool accepted_ = false;  // a successful CONNACK went out
