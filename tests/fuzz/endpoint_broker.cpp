@@ -609,11 +609,24 @@ void TestBroker::on_publish(EndpointLink& link, protocol::Publish& publish) {
     }
     const bool fresh = qos < 2 || session.inbound_qos2().on_publish(id);
     if (fresh) {
-        route(message_of(publish.topic, publish.payload, qos, publish.retain,
-                         std::move(publish.properties), session.client_id(), now_ms()));
+        const session::MessagePtr message =
+            message_of(publish.topic, publish.payload, qos, publish.retain,
+                       std::move(publish.properties), session.client_id(), now_ms());
+        if (message->retain) {
+            retain(message);
+        }
+        route(message);
     }
     if (qos > 0 && !link.ended()) {
         endpoint.acknowledge_publish(qos, id);
+    }
+}
+
+void TestBroker::retain(const session::MessagePtr& message) {
+    if (!message->payload || message->payload->empty()) {
+        retained_.erase(message->topic);  // an empty retained message clears the topic
+    } else {
+        retained_[message->topic] = message;
     }
 }
 
@@ -667,6 +680,7 @@ void TestBroker::on_subscribe(EndpointLink& link, const protocol::Subscribe& sub
     const auto identifier = subscribe.properties.number(PropertyId::SubscriptionIdentifier);
     protocol::Suback suback;
     suback.packet_id = subscribe.packet_id;
+    std::vector<session::Delivery> retained;
     for (const protocol::Subscription& subscription : subscribe.subscriptions) {
         if (const auto refusal =
                 connection::filter_refusal(subscription, identifier.has_value(), limits)) {
@@ -682,10 +696,33 @@ void TestBroker::on_subscribe(EndpointLink& link, const protocol::Subscribe& sub
             record.options.qos =
                 connection::granted_qos(subscription.options.qos, limits.capabilities);
             suback.reasons.push_back(protocol::granted_qos(record.options.qos));
+            const auto shared = topic::parse_shared(subscription.filter);
+            const bool is_new = !session.subscriptions.contains(subscription.filter);
+            if (connection::sends_retained(record.options, shared.has_value(), is_new)) {
+                for (const auto& [name, message] : retained_) {
+                    if (topic::matches(subscription.filter, name)) {
+                        session::Delivery delivery;
+                        delivery.message = message;
+                        delivery.qos = std::min(message->qos, record.options.qos);
+                        delivery.retain = true;
+                        if (identifier) {
+                            delivery.subscription_ids.push_back(*identifier);
+                        }
+                        retained.push_back(std::move(delivery));
+                    }
+                }
+            }
             session.subscriptions[subscription.filter] = record;
         }
     }
     link.endpoint().answer_subscribe(std::move(suback));
+    // The retained messages follow the SUBACK.
+    for (session::Delivery& delivery : retained) {
+        if (link.ended()) {
+            return;
+        }
+        link.write_packets(session.outbound().offer(std::move(delivery), true));
+    }
 }
 
 void TestBroker::on_unsubscribe(EndpointLink& link, const protocol::Unsubscribe& unsubscribe) {
@@ -720,8 +757,13 @@ void TestBroker::on_ended(EndpointLink& link, bool publish_will) {
     }
     if (publish_will && will) {
         will->properties.remove(PropertyId::WillDelayInterval);  // the will's, not the message's
-        route(message_of(std::move(will->topic), std::move(will->payload), will->qos, will->retain,
-                         std::move(will->properties), session->client_id(), now_ms()));
+        const session::MessagePtr message =
+            message_of(std::move(will->topic), std::move(will->payload), will->qos, will->retain,
+                       std::move(will->properties), session->client_id(), now_ms());
+        if (message->retain) {
+            retain(message);
+        }
+        route(message);
     }
 }
 

@@ -4,15 +4,17 @@
 //
 // TestBroker answers what the endpoints tell it as a broker would, within the input:
 //   - CONNECT: accepts into a session::Session it keeps by client id (Session Present when
-//     one survived, a takeover of the same id's live connection), or refuses: the
-//     restricted profile a user name without the right password, a 3.x keep alive above
-//     its maximum; an empty client id without clean start (3.x); an authentication method
-//     other than SCRAM-SHA-256 on the restricted profile (the open one has none). SCRAM
+//     one survived, a takeover of the same id's live connection), or refuses: on the
+//     restricted profile a user name without the right password; a keep alive
+//     negotiate_keep_alive cannot grant a 3.x client; an empty client id without clean
+//     start (3.x); an authentication method other than SCRAM-SHA-256 on the restricted
+//     profile (the open one has none). SCRAM
 //     runs as the broker's ScramAuthenticator with the script's users, at CONNECT and on
 //     re-authentication (as the same user only);
 //   - PUBLISH: acknowledged (QoS 1/2; a QoS 2 id only once until PUBREL), refused for
-//     fz/deny/#, routed to every live or stored session with a matching subscription
-//     through its OutboundFlow, and written with endpoint.frame() + write_header + payload;
+//     fz/deny/#, retained when it says so (sent to a new subscription after its SUBACK),
+//     routed to every live or stored session with a matching subscription through its
+//     OutboundFlow, and written with endpoint.frame() + write_header + payload;
 //   - acknowledgements: what the flow sends next; PUBREL: PUBCOMP; SUBSCRIBE: a reason per
 //     filter (filter_refusal, granted_qos, fz/deny/# refused, at most 3 subscriptions on the
 //     restricted profile); UNSUBSCRIBE: UNSUBACK; the end: the will routed, the session
@@ -31,7 +33,7 @@
 //     while connecting only during an exchange the embedder began, otherwise connected;
 //     PUBLISH, acknowledgement, SUBSCRIBE and UNSUBSCRIBE events only after CONNACK;
 //   - phase() agrees with the events: Ended exactly after ConnectionEnded, Connected only
-//     after a successful accept().
+//     after a successful accept();
 //   - timers: tick() ends a connected client silent for more than 1.5 times its keep alive
 //     and one that has no CONNACK after the connect timeout (within a second), and neither
 //     sooner.
@@ -160,6 +162,8 @@ class TestBroker final : public ScriptTarget {
     void accept(EndpointLink& link, connection::ConnectAccepted terms);
     // Routes `message` to every session with a matching subscription.
     void route(const session::MessagePtr& message);
+    // Keeps (or, empty, clears) the retained message of its topic.
+    void retain(const session::MessagePtr& message);
     EndpointLink* live_link_of(const session::Session& session);
 
     const Profile* profile_ = nullptr;  // chosen by the first connect()
@@ -169,6 +173,7 @@ class TestBroker final : public ScriptTarget {
     // Sessions that ended, kept until the input is over: an ended endpoint still points
     // at its session.
     std::vector<std::unique_ptr<session::Session>> graveyard_;
+    std::map<std::string, session::MessagePtr, std::less<>> retained_;  // by topic
     unsigned assigned_ids_ = 0;
 };
 
