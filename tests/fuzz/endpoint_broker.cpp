@@ -1,6 +1,8 @@
 #include "endpoint_broker.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -30,6 +32,12 @@ constexpr std::int64_t kEpochMs = 1'700'000'000'000;
 
 protocol::ByteView view(std::string_view bytes) {
     return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
+}
+
+// PETREL_FUZZ_TRACE=1 prints every packet both ways, as fuzz_connection does.
+bool tracing() {
+    static const bool enabled = std::getenv("PETREL_FUZZ_TRACE") != nullptr;
+    return enabled;
 }
 
 const char* event_name(const connection::ServerEvent& event) {
@@ -149,6 +157,17 @@ EndpointLink::~EndpointLink() {
 }
 
 bool EndpointLink::send_raw(std::string_view bytes) {
+    if (tracing() && can_write()) {
+        std::fprintf(stderr, "[%p] > %zu bytes:", static_cast<void*>(this), bytes.size());
+        for (const unsigned char c : bytes.substr(0, 64)) {
+            std::fprintf(stderr, " %02x", c);
+        }
+        std::fprintf(stderr, "\n");
+    }
+    return take(bytes);
+}
+
+bool EndpointLink::take(std::string_view bytes) {
     if (!can_write()) {
         return false;
     }
@@ -162,7 +181,10 @@ bool EndpointLink::send_raw(std::string_view bytes) {
 bool EndpointLink::send(const protocol::Packet& packet) {
     std::string bytes;
     protocol::encode(packet, version(), bytes);
-    return send_raw(bytes);
+    if (tracing()) {
+        std::fprintf(stderr, "[%p] > %s\n", static_cast<void*>(this), describe(packet).c_str());
+    }
+    return take(bytes);
 }
 
 void EndpointLink::pump() {
@@ -325,7 +347,12 @@ void EndpointLink::write(std::string_view bytes) {
         finding("harness: the embedder wrote after the end");
     }
     output_bytes_ += bytes.size();
+    const std::size_t before = received_.size();
     output_.feed(bytes, sent_, received_);
+    for (std::size_t i = before; tracing() && i < received_.size(); ++i) {
+        std::fprintf(stderr, "[%p] < %s\n", static_cast<void*>(this),
+                     describe(received_[i]).c_str());
+    }
 }
 
 void EndpointLink::write_packets(std::vector<session::OutboundPacket> packets) {

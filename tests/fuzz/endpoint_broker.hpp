@@ -111,6 +111,8 @@ class EndpointLink final : public ScriptLink {
     bool exchange_begun = false;
 
   private:
+    // The client's bytes, handed to the endpoint and answered.
+    bool take(std::string_view bytes);
     void pump();
     void handle(connection::ServerEvent& event);
     void check_phase_for(const connection::ServerEvent& event) const;
