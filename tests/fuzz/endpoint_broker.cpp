@@ -319,6 +319,12 @@ void EndpointLink::check_end_cause(const connection::ConnectionEnded& ended) con
             finding("ended for keep alive within 1.5 times the keep alive (or without one)");
         }
     }
+    if (ended.cause == Cause::ClientDisconnect && !sent_.disconnect_sent()) {
+        finding("ended for the client's DISCONNECT, which it did not send");
+    }
+    if (ended.cause == Cause::NotConnectFirst && !sent_.doomed()) {
+        finding("ended for a first packet other than CONNECT, which it was not");
+    }
     if (ended.cause == Cause::ConnectTimeout &&
         (accepted_ || now - opened_at_ <= endpoint_.settings().connect_timeout)) {
         finding("ended for the connect timeout before it passed (or after CONNACK)");

@@ -34,6 +34,8 @@
 //     PUBLISH, acknowledgement, SUBSCRIBE and UNSUBSCRIBE events only after CONNACK;
 //   - phase() agrees with the events: Ended exactly after ConnectionEnded, Connected only
 //     after a successful accept();
+//   - ConnectionEnded's cause agrees with what the client sent (a DISCONNECT, a first
+//     packet other than CONNECT) and with the time (the timers below);
 //   - timers: tick() ends a connected client silent for more than 1.5 times its keep alive
 //     and one that has no CONNACK after the connect timeout (within a second), and neither
 //     sooner.
