@@ -6,8 +6,9 @@
 #             the same ctest suite with LeakSanitizer on;
 #   fuzz      the libFuzzer targets built with clang in build-fuzz/ — the packet decoder,
 #             the session's outgoing QoS state machine, the broker's connection
-#             handling fed packet sequences over loopback, and the client role's endpoint
-#             driven in process by operation scripts — each run for 15 s on a scratch
+#             handling fed packet sequences over loopback, the client role's endpoint
+#             driven in process by operation scripts, and the server role's endpoint
+#             fed the loopback fuzzer's inputs in process — each run for 15 s on a scratch
 #             copy of its seeds in tests/fuzz/corpus/<name>/ (CI's 20-minute budget; the
 #             long runs are done by hand, see README "Fuzzer").
 # Every step runs even if an earlier one failed (a test step is skipped only when its own
@@ -130,7 +131,7 @@ step_fuzz_build() {
         -DPETREL_BUILD_FUZZERS=ON -DPETREL_BUILD_TESTS=OFF \
         -DPETREL_BUILD_EXAMPLES=OFF -DPETREL_BUILD_BENCHMARKS=OFF
     cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow fuzz_connection \
-        fuzz_client_endpoint
+        fuzz_client_endpoint fuzz_server_endpoint
 }
 
 # run_fuzzer NAME SEEDS SECONDS [PER_INPUT_LEAKS]: one libFuzzer target on a scratch copy
@@ -183,6 +184,8 @@ step_fuzz_run() {
     run_fuzzer fuzz_outbound_flow tests/fuzz/corpus/outbound_flow "$fuzz_seconds" || rc=$?
     run_fuzzer fuzz_connection tests/fuzz/corpus/connection "$fuzz_seconds" 0 || rc=$?
     run_fuzzer fuzz_client_endpoint tests/fuzz/corpus/client_endpoint "$fuzz_seconds" || rc=$?
+    # fuzz_connection's inputs, against the server role in process: its seeds serve both.
+    run_fuzzer fuzz_server_endpoint tests/fuzz/corpus/connection "$fuzz_seconds" || rc=$?
     return "$rc"
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "petrel/protocol/packet.hpp"
+#include "script_link.hpp"
 #include "stream_check.hpp"
 
 namespace petrel::fuzz {
@@ -24,48 +25,48 @@ namespace petrel::fuzz {
 // Far above anything a healthy broker needs on loopback, even under ASan on a busy machine.
 inline constexpr std::chrono::seconds kReplyTimeout{5};
 
-class BrokerLink {
+class BrokerLink final : public ScriptLink {
   public:
     // Connects to 127.0.0.1:`port`; a refused connection is a finding (the broker is down).
     // `broker_maximum_packet_size` is its max_packet_size (0: none), to frame like it does.
     BrokerLink(std::uint16_t port, std::uint32_t broker_maximum_packet_size);
-    ~BrokerLink();
+    ~BrokerLink() override;
     BrokerLink(const BrokerLink&) = delete;
     BrokerLink& operator=(const BrokerLink&) = delete;
 
     // Writes all of `bytes`, reading meanwhile. False (nothing more can be written) once
     // the broker has closed the connection.
-    bool send_raw(std::string_view bytes) { return write(bytes, true); }
+    bool send_raw(std::string_view bytes) override { return write(bytes, true); }
     // Encodes by the connection's protocol version (a CONNECT by its own).
-    bool send(const protocol::Packet& packet);
+    bool send(const protocol::Packet& packet) override;
 
     // Reads whatever has arrived, without waiting.
-    void poll();
+    void poll() override;
     // Reads until `done()` holds or the connection is closed. A broker that does neither
     // within kReplyTimeout is a finding naming `what`.
-    void wait(const std::function<bool()>& done, const char* what);
+    void wait(const std::function<bool()>& done, const char* what) override;
     // PINGREQ, then waits for every PINGREQ sent so far to be answered (or the connection
     // to close). Nothing when the broker cannot answer: the stream stops inside a packet,
     // or the broker must close the connection anyway.
-    void sync();
+    void sync() override;
 
     // Shuts down the sending side: the broker sees end of stream.
-    void half_close();
+    void half_close() override;
     // Reads until the broker closes the connection; a finding if it does not.
-    void drain(const char* what);
+    void drain(const char* what) override;
     // Closes the socket at once, unread bytes and all (the broker may see a reset).
-    void reset();
+    void reset() override;
 
     // The broker can answer what was sent: the stream is at a packet boundary after a
     // whole CONNECT, and nothing sent dooms the connection.
-    bool answerable() const {
+    bool answerable() const override {
         return can_write() && sent_.connect_complete() && !sent_.mid_packet() && !sent_.doomed();
     }
-    bool closed() const { return fd_ < 0 || read_closed_; }
-    bool can_write() const { return fd_ >= 0 && !write_closed_ && !read_closed_; }
-    std::deque<protocol::Packet>& received() { return received_; }
-    const SentStream& sent() const { return sent_; }
-    protocol::ProtocolVersion version() const { return sent_.terms().version; }
+    bool closed() const override { return fd_ < 0 || read_closed_; }
+    bool can_write() const override { return fd_ >= 0 && !write_closed_ && !read_closed_; }
+    std::deque<protocol::Packet>& received() override { return received_; }
+    const SentStream& sent() const override { return sent_; }
+    protocol::ProtocolVersion version() const override { return sent_.terms().version; }
 
   private:
     bool write(std::string_view bytes, bool trace_bytes);

@@ -5,6 +5,10 @@
 //   setup  := 3 bytes (ClientSetup below): protocol, CONNECT fields, broker, how it ends
 //   op     := opcode operands         the opcode is taken modulo the number of ops
 //
+// What the modulo leaves (opcode / kOpCount, 0 to 23) is seconds passing before the op for
+// fuzz_server_endpoint, whose servers have no clock of their own (keep alive, the connect
+// timeout, message expiry); fuzz_connection's brokers run on real time and ignore it.
+//
 // The harness writes the CONNECT from the setup unless the setup says the input brings its
 // own (then the first ops carry it, as Packet or Raw bytes: this fuzzes CONNECT itself).
 // Ops mix three levels, because each finds different bugs: Raw bytes are written as they
@@ -217,11 +221,21 @@ class InputWriter {
     InputWriter& switch_client();
     InputWriter& reauth(std::uint8_t how);
     InputWriter& disconnect(std::uint8_t reason, std::uint8_t properties);
+    // `seconds` pass before the next op (fuzz_server_endpoint); at most kMaxSecondsPerOp.
+    InputWriter& after(std::uint8_t seconds) {
+        later_ = std::min(seconds, kMaxSecondsPerOp);
+        return *this;
+    }
+    static constexpr std::uint8_t kMaxSecondsPerOp = (255 - (kOpCount - 1)) / kOpCount;
 
   private:
     void append_setup(const ClientSetup& setup);
-    void op(Op op) { out_ += static_cast<char>(op); }
+    void op(Op op) {
+        out_ += static_cast<char>(static_cast<std::uint8_t>(op) + later_ * kOpCount);
+        later_ = 0;
+    }
     std::string out_;
+    std::uint8_t later_ = 0;
 };
 
 }  // namespace petrel::fuzz

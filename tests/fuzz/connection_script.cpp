@@ -9,6 +9,7 @@
 #include "broker_link.hpp"
 #include "connection_input.hpp"
 #include "petrel/protocol/codec.hpp"
+#include "script_link.hpp"
 #include "support/scram_client.hpp"
 
 namespace petrel::fuzz {
@@ -38,7 +39,7 @@ struct Owed {
 
 struct Client {
     ClientSetup setup;
-    std::unique_ptr<BrokerLink> link;
+    std::unique_ptr<ScriptLink> link;
     bool connack = false;
     // The latest AUTH from the broker, taken by whoever waits for it.
     std::optional<protocol::Auth> auth;
@@ -56,9 +57,8 @@ struct Client {
 
 class Script {
   public:
-    Script(std::span<const std::uint8_t> input, const BrokerTarget& open,
-           const BrokerTarget& restricted)
-        : in_(input), open_(open), restricted_(restricted) {}
+    Script(std::span<const std::uint8_t> input, ScriptTarget& target)
+        : in_(input), target_(target) {}
 
     void run();
 
@@ -91,9 +91,8 @@ class Script {
     void op_disconnect();
 
     InputReader in_;
-    const BrokerTarget open_;
-    const BrokerTarget restricted_;
-    BrokerTarget target_;
+    ScriptTarget& target_;
+    bool restricted_ = false;  // the server the first setup chose serves the whole input
     std::array<std::unique_ptr<Client>, kMaxClients> clients_;
     std::size_t current_ = 0;
     int opens_ = 0;
@@ -167,7 +166,7 @@ void Script::connect(std::unique_ptr<Client>& slot, const ClientSetup& setup) {
     slot = std::make_unique<Client>();
     Client& client = *slot;
     client.setup = setup;
-    client.link = std::make_unique<BrokerLink>(target_.port, target_.maximum_packet_size);
+    client.link = target_.connect(restricted_);
     if (setup.own_connect) {
         return;  // the ops write it
     }
@@ -276,7 +275,7 @@ void Script::end(std::unique_ptr<Client>& slot, bool sent_disconnect) {
         return;
     }
     Client& client = *slot;
-    BrokerLink& link = *client.link;
+    ScriptLink& link = *client.link;
     const Ending ending = client.setup.ending;
     if (ending == Ending::Reset && !sent_disconnect) {
         link.reset();
@@ -296,8 +295,9 @@ void Script::end(std::unique_ptr<Client>& slot, bool sent_disconnect) {
             {}});
         sent_disconnect = true;
     }
-    if (!sent_disconnect || !framed) {
-        // No DISCONNECT the broker can read: end of stream is how it learns we are gone.
+    if (!link.sent().disconnect_sent()) {
+        // No DISCONNECT the broker can read (none, or its bytes completed a packet left
+        // unfinished before it): end of stream is how it learns we are gone.
         link.half_close();
     }
     link.drain("the connection was not closed at its end");
@@ -306,10 +306,12 @@ void Script::end(std::unique_ptr<Client>& slot, bool sent_disconnect) {
 
 void Script::run() {
     const ClientSetup setup = read_setup();
-    target_ = setup.restricted_broker ? restricted_ : open_;
+    restricted_ = setup.restricted_broker;
     connect(clients_[0], setup);
     while (!in_.done()) {
-        switch (static_cast<Op>(in_.byte() % kOpCount)) {
+        const std::uint8_t opcode = in_.byte();
+        target_.before_op(opcode);
+        switch (static_cast<Op>(opcode % kOpCount)) {
             case Op::Packet:
                 op_packet();
                 break;
@@ -589,9 +591,33 @@ void Script::op_disconnect() {
 
 }  // namespace
 
+namespace {
+
+// The brokers of fuzz_connection, over loopback TCP.
+class BrokerTargets final : public ScriptTarget {
+  public:
+    BrokerTargets(const BrokerTarget& open, const BrokerTarget& restricted)
+        : open_(open), restricted_(restricted) {}
+    std::unique_ptr<ScriptLink> connect(bool restricted) override {
+        const BrokerTarget& target = restricted ? restricted_ : open_;
+        return std::make_unique<BrokerLink>(target.port, target.maximum_packet_size);
+    }
+
+  private:
+    const BrokerTarget open_;
+    const BrokerTarget restricted_;
+};
+
+}  // namespace
+
 void run_connection_script(std::span<const std::uint8_t> input, const BrokerTarget& open,
                            const BrokerTarget& restricted) {
-    Script(input, open, restricted).run();
+    BrokerTargets targets(open, restricted);
+    Script(input, targets).run();
+}
+
+void run_connection_script(std::span<const std::uint8_t> input, ScriptTarget& target) {
+    Script(input, target).run();
 }
 
 }  // namespace petrel::fuzz

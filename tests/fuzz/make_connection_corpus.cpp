@@ -266,6 +266,47 @@ std::vector<std::pair<std::string, std::string>> seeds() {
         }
         return writer.sync();
     }());
+
+    // Time passing, for fuzz_server_endpoint (fuzz_connection plays the ops at once).
+    // A 3.1.1 client silent past 1.5 times its keep alive (20 s): its will reaches a v5
+    // subscriber, whose keep alive (60 s) has not run out.
+    ClientSetup watcher = client(v5, 0);
+    watcher.auto_ack = true;
+    ClientSetup silent = client(ProtocolVersion::V311, 1);
+    silent.will = true;
+    silent.will_qos = 1;
+    add("time-keep-alive-will", InputWriter(watcher)
+                                    .subscribe({{kFWill, kQos1}})
+                                    .open(silent)
+                                    .after(22)
+                                    .switch_client()
+                                    .after(22)
+                                    .switch_client());
+    // A CONNECT that never completes: the connect timeout (10 s) ends the connection.
+    ClientSetup unfinished = client(v5, 0);
+    unfinished.own_connect = true;
+    add("time-connect-timeout", InputWriter(unfinished).raw("\x10\x05").after(12).sync());
+    // The restricted server's Server Keep Alive (30 s) runs out: DISCONNECT 0x8D.
+    ClientSetup restricted_v5 = client(v5, 0);
+    restricted_v5.restricted_broker = true;
+    add("time-server-keep-alive", InputWriter(restricted_v5)
+                                      .after(22)
+                                      .switch_client()
+                                      .after(22)
+                                      .switch_client()
+                                      .after(2)
+                                      .switch_client());
+    // QoS 1 with a Message Expiry Interval of 1 s, to itself, queued behind a full window
+    // (Receive Maximum 2) until it expires; then acknowledged.
+    ClientSetup expiring = client(v5, 0);
+    expiring.receive_maximum = true;
+    add("time-message-expiry", InputWriter(expiring)
+                                   .subscribe({{kFT, kQos1}})
+                                   .publish(kQos1, kT, "1")
+                                   .publish(kQos1, kT, "2")
+                                   .publish(kQos1 | PublishFlags::kExpiry, kT, "3")
+                                   .after(3)
+                                   .ack(kAckAll));
     return out;
 }
 

@@ -140,6 +140,8 @@ void SentStream::on_packet(protocol::ByteView packet) {
     using Request = SentStream::Request;
     if (std::holds_alternative<protocol::Pingreq>(*decoded)) {
         ++pingreqs_;
+    } else if (std::holds_alternative<protocol::Disconnect>(*decoded)) {
+        disconnect_sent_ = true;
     } else if (const auto* subscribe = std::get_if<protocol::Subscribe>(&*decoded)) {
         requests_.push_back(
             Request{PacketType::Suback, subscribe->packet_id, subscribe->subscriptions.size()});

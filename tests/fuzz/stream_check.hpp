@@ -59,6 +59,9 @@ class SentStream {
     bool mid_packet() const { return !doomed_ && !partial_.empty(); }
     // PINGREQs the broker reads (it answers each unless it closes the connection first).
     unsigned pingreqs() const { return pingreqs_; }
+    // A whole DISCONNECT that decodes was sent: the broker reads nothing after it. (The
+    // bytes of one written after an unfinished packet complete that packet instead.)
+    bool disconnect_sent() const { return disconnect_sent_; }
     // Packet ids of the acknowledgements sent that end a QoS 1/2 delivery to the client
     // (PUBACK, PUBCOMP, v5 PUBREC with a failure reason), in order.
     const std::vector<protocol::PacketId>& releases() const { return releases_; }
@@ -79,6 +82,7 @@ class SentStream {
     bool doomed_ = false;
     ClientTerms terms_;
     unsigned pingreqs_ = 0;
+    bool disconnect_sent_ = false;
     std::vector<protocol::PacketId> releases_;
     std::vector<Request> requests_;
 };
