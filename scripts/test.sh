@@ -130,13 +130,13 @@ step_fuzz_build() {
         -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
         -DPETREL_BUILD_FUZZERS=ON -DPETREL_BUILD_TESTS=OFF \
         -DPETREL_BUILD_EXAMPLES=OFF -DPETREL_BUILD_BENCHMARKS=OFF
-    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow fuzz_connection \
-        fuzz_client_endpoint fuzz_server_endpoint
+    cmake --build build-fuzz -j "$jobs" --target fuzz_decoder fuzz_outbound_flow fuzz_broker \
+        fuzz_client_endpoint fuzz_connection
 }
 
 # run_fuzzer NAME SEEDS SECONDS [PER_INPUT_LEAKS]: one libFuzzer target on a scratch copy
 # of its seeds. PER_INPUT_LEAKS=0 leaves leak detection to the check at exit only: for a
-# target that keeps state between inputs on purpose (fuzz_connection's brokers), libFuzzer's
+# target that keeps state between inputs on purpose (fuzz_broker's brokers), libFuzzer's
 # check after each input sees more allocations than frees every time, re-runs the input
 # and scans the heap: eight times slower (35 inputs/s instead of 290).
 run_fuzzer() {
@@ -182,10 +182,10 @@ step_fuzz_run() {
     local rc=0
     run_fuzzer fuzz_decoder tests/fuzz/corpus/decoder "$fuzz_seconds" || rc=$?
     run_fuzzer fuzz_outbound_flow tests/fuzz/corpus/outbound_flow "$fuzz_seconds" || rc=$?
-    run_fuzzer fuzz_connection tests/fuzz/corpus/connection "$fuzz_seconds" 0 || rc=$?
+    run_fuzzer fuzz_broker tests/fuzz/corpus/connection "$fuzz_seconds" 0 || rc=$?
     run_fuzzer fuzz_client_endpoint tests/fuzz/corpus/client_endpoint "$fuzz_seconds" || rc=$?
-    # fuzz_connection's inputs, against the server role in process: its seeds serve both.
-    run_fuzzer fuzz_server_endpoint tests/fuzz/corpus/connection "$fuzz_seconds" || rc=$?
+    # fuzz_broker's inputs, against the server role in process: its seeds serve both.
+    run_fuzzer fuzz_connection tests/fuzz/corpus/connection "$fuzz_seconds" || rc=$?
     return "$rc"
 }
 

@@ -69,7 +69,7 @@ ReadResult read_packet(protocol::ByteView input, const ReadState& state) {
     if (!state.awaiting_connect && framed.frame.type() == PacketType::Connect) {
         // [MQTT-3.1.0-2] a second CONNECT is a Protocol Error whatever it holds: decoding
         // it could only add 0x84 (bad protocol name or level), a reason code for CONNACK
-        // that no DISCONNECT may carry (found by fuzz_connection).
+        // that no DISCONNECT may carry (found by fuzz_broker).
         return violation(protocol::protocol_error("second CONNECT"));
     }
     const protocol::ByteView packet = input.first(framed.frame.total_length());

@@ -172,7 +172,7 @@ TEST_P(MalformedTest, SecondConnect) {
     expect_spectators_unaffected();
 }
 
-// Found by fuzz_connection: a second CONNECT the decoder refuses for its protocol name or
+// Found by fuzz_broker: a second CONNECT the decoder refuses for its protocol name or
 // level made the broker send a v5 DISCONNECT with 0x84, a reason code only CONNACK may carry.
 TEST_P(MalformedTest, SecondConnectWithUnsupportedProtocol) {
     const std::pair<const char*, std::string> cases[] = {

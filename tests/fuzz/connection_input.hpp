@@ -1,4 +1,4 @@
-// The fuzz_connection input format: one input is what one or two clients do to the broker,
+// The fuzz_broker input format: one input is what one or two clients do to the broker,
 // laid out so that one mutated byte changes one decision.
 //
 //   input  := setup op*               bytes past the end read as 0
@@ -6,8 +6,8 @@
 //   op     := opcode operands         the opcode is taken modulo the number of ops
 //
 // What the modulo leaves (opcode / kOpCount, 0 to 23) is seconds passing before the op for
-// fuzz_server_endpoint, whose servers have no clock of their own (keep alive, the connect
-// timeout, message expiry); fuzz_connection's brokers run on real time and ignore it.
+// fuzz_connection, whose servers have no clock of their own (keep alive, the connect
+// timeout, message expiry); fuzz_broker's brokers run on real time and ignore it.
 //
 // The harness writes the CONNECT from the setup unless the setup says the input brings its
 // own (then the first ops carry it, as Packet or Raw bytes: this fuzzes CONNECT itself).
@@ -221,7 +221,7 @@ class InputWriter {
     InputWriter& switch_client();
     InputWriter& reauth(std::uint8_t how);
     InputWriter& disconnect(std::uint8_t reason, std::uint8_t properties);
-    // `seconds` pass before the next op (fuzz_server_endpoint); at most kMaxSecondsPerOp.
+    // `seconds` pass before the next op (fuzz_connection); at most kMaxSecondsPerOp.
     InputWriter& after(std::uint8_t seconds) {
         later_ = std::min(seconds, kMaxSecondsPerOp);
         return *this;

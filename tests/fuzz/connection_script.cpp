@@ -593,7 +593,7 @@ void Script::op_disconnect() {
 
 namespace {
 
-// The brokers of fuzz_connection, over loopback TCP.
+// The brokers of fuzz_broker, over loopback TCP.
 class BrokerTargets final : public ScriptTarget {
   public:
     BrokerTargets(const BrokerTarget& open, const BrokerTarget& restricted)

@@ -1,4 +1,4 @@
-// Plays one fuzz_connection input (format: connection_input.hpp) against a running broker
+// Plays one fuzz_broker input (format: connection_input.hpp) against a running broker
 // (or any ScriptTarget):
 // one client, sometimes more (up to three at once), each connected as its setup says and driven by
 // the ops; at the end each sends a PINGREQ, waits for the answer and ends its connection as its
@@ -22,7 +22,7 @@ struct BrokerTarget {
 // `restricted` serves inputs whose setup asks for it (password file, limits), `open` the rest.
 void run_connection_script(std::span<const std::uint8_t> input, const BrokerTarget& open,
                            const BrokerTarget& restricted);
-// The same against any target (fuzz_server_endpoint: servers in process).
+// The same against any target (fuzz_connection: servers in process).
 void run_connection_script(std::span<const std::uint8_t> input, ScriptTarget& target);
 
 }  // namespace petrel::fuzz

@@ -34,7 +34,7 @@ protocol::ByteView view(std::string_view bytes) {
     return {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()};
 }
 
-// PETREL_FUZZ_TRACE=1 prints every packet both ways, as fuzz_connection does.
+// PETREL_FUZZ_TRACE=1 prints every packet both ways, as fuzz_broker does.
 bool tracing() {
     static const bool enabled = std::getenv("PETREL_FUZZ_TRACE") != nullptr;
     return enabled;
@@ -91,7 +91,7 @@ session::MessagePtr message_of(std::string topic, protocol::Payload payload, pro
 
 }  // namespace
 
-// --- the two servers (connection_fuzz.cpp's brokers, as endpoint settings) ---
+// --- the two servers (broker_fuzz.cpp's brokers, as endpoint settings) ---
 
 struct TestBroker::Profile {
     connection::ServerSettings settings;
@@ -128,7 +128,7 @@ TestBroker::Profile make_restricted_profile() {
     capabilities.topic_alias_maximum = 0;
     profile.settings.outgoing_topic_alias_maximum = 0;
     profile.settings.max_keepalive = 30;
-    // Not in fuzz_connection's restricted broker: here it costs nothing to fuzz the limit.
+    // Not in fuzz_broker's restricted broker: here it costs nothing to fuzz the limit.
     profile.settings.max_inbound_message_rate = 20;
     profile.limits.max_inflight = 2;
     profile.limits.max_queued = 5;

@@ -1,5 +1,5 @@
-// The server side of fuzz_server_endpoint: connection::ServerEndpoint in process, with a
-// small embedder (TestBroker) playing the broker's part, so that the fuzz_connection
+// The server side of fuzz_connection: connection::ServerEndpoint in process, with a
+// small embedder (TestBroker) playing the broker's part, so that the fuzz_broker
 // script (connection_script.hpp) runs its inputs with no socket, thread or clock.
 //
 // TestBroker answers what the endpoints tell it as a broker would, within the input:
@@ -23,7 +23,7 @@
 // before each op, every endpoint ticked.
 //
 // Every byte the endpoint (or the embedder, for deliveries) writes goes through the same
-// OutputCheck as fuzz_connection's, and what the client writes through SentStream. On top
+// OutputCheck as fuzz_broker's, and what the client writes through SentStream. On top
 // EndpointLink holds the endpoint to what the embedder can see:
 //   - receive() consumes whole packets only; what it leaves while not ended is the start
 //     of an incomplete packet, and it never stops at a packet that dooms the connection

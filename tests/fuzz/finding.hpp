@@ -1,4 +1,4 @@
-// How a fuzz harness (fuzz_connection, fuzz_client_endpoint) reports a finding: a line
+// How a fuzz harness (fuzz_broker, fuzz_client_endpoint) reports a finding: a line
 // naming what went wrong (and the bytes involved), then abort(), which libFuzzer turns
 // into a crash report with the input.
 #pragma once

@@ -1,4 +1,4 @@
-// Writes the fuzz_connection seed corpus: realistic packet sequences in the input format of
+// Writes the fuzz_broker seed corpus: realistic packet sequences in the input format of
 // connection_input.hpp, one file each. Run it when the format or the scenarios change:
 //   fuzz_connection_corpus tests/fuzz/corpus/connection
 // Next to these: inputs that once found a bug, under their own names, and inputs a long
@@ -267,7 +267,7 @@ std::vector<std::pair<std::string, std::string>> seeds() {
         return writer.sync();
     }());
 
-    // Time passing, for fuzz_server_endpoint (fuzz_connection plays the ops at once).
+    // Time passing, for fuzz_connection (fuzz_broker plays the ops at once).
     // A 3.1.1 client silent past 1.5 times its keep alive (20 s): its will reaches a v5
     // subscriber, whose keep alive (60 s) has not run out.
     ClientSetup watcher = client(v5, 0);

@@ -1,7 +1,7 @@
-// What the fuzz_connection script (connection_script.hpp) drives: one client's connection
+// What the fuzz_broker script (connection_script.hpp) drives: one client's connection
 // to a server, and where such connections come from. BrokerLink is one over loopback TCP
-// to a running broker (fuzz_connection); EndpointLink one to a connection::ServerEndpoint
-// in process (fuzz_server_endpoint). Either way every byte the server writes goes through
+// to a running broker (fuzz_broker); EndpointLink one to a connection::ServerEndpoint
+// in process (fuzz_connection). Either way every byte the server writes goes through
 // OutputCheck and every byte the client writes through SentStream (stream_check.hpp).
 #pragma once
 
