@@ -97,48 +97,57 @@ void Connector::next_endpoint() {
             error.attempts.push_back({"-", ConnectFailure::Network, "no address to connect to"});
         }
         error_ = {};
-        if (on_failed_) {
-            on_failed_(error);  // last: it may destroy us
+        // A copy runs, so that the callback may destroy us (and our copy) meanwhile.
+        if (OnFailed on_failed = on_failed_) {
+            on_failed(error);
         }
         return;
     }
     const Endpoint& endpoint = options_.endpoints[endpoint_];
     if (std::optional<Resolution> numeric = resolve_numeric(endpoint.host, endpoint.port)) {
         if (numeric->addresses.empty()) {
-            error_.attempts.push_back(
-                {endpoint.to_string(), ConnectFailure::Resolve, numeric->error});
-            ++endpoint_;
-            next_endpoint();
+            fail_endpoint(numeric->error);
             return;
         }
         resolved(std::move(numeric->addresses));
         return;
     }
+    // The lookup is bounded by the same timeout as a connect: a DNS server that does not
+    // answer costs that long, then the next endpoint is tried (the helper thread finishes
+    // on its own; its late answer is dropped).
+    const std::uint64_t attempt = ++attempt_;
     try {
         resolving_ = std::make_unique<AsyncResolve>(
             loop_, endpoint.host, endpoint.port, [this](Resolution result) {
                 // Keep the resolver alive until its callback has returned.
                 std::unique_ptr<AsyncResolve> finished = std::move(resolving_);
+                ++attempt_;  // its timer is now stale
                 if (result.addresses.empty()) {
-                    error_.attempts.push_back({options_.endpoints[endpoint_].to_string(),
-                                               ConnectFailure::Resolve,
-                                               "cannot resolve: " + result.error});
-                    ++endpoint_;
-                    loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
-                        if (!alive.expired()) {
-                            next_endpoint();
-                        }
-                    });
+                    fail_endpoint("cannot resolve: " + result.error);
                     return;
                 }
                 resolved(std::move(result.addresses));
             });
     } catch (const std::system_error& e) {
-        error_.attempts.push_back({endpoint.to_string(), ConnectFailure::Resolve,
-                                   std::string("cannot resolve: ") + e.what()});
-        ++endpoint_;
-        next_endpoint();
+        fail_endpoint(std::string("cannot resolve: ") + e.what());
+        return;
     }
+    loop_.after(options_.timeout, [this, alive = std::weak_ptr<bool>(alive_), attempt] {
+        if (!alive.expired()) {
+            on_timeout(attempt);
+        }
+    });
+}
+
+void Connector::fail_endpoint(std::string reason) {
+    error_.attempts.push_back(
+        {options_.endpoints[endpoint_].to_string(), ConnectFailure::Resolve, std::move(reason)});
+    ++endpoint_;
+    loop_.defer([this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) {
+            next_endpoint();
+        }
+    });
 }
 
 void Connector::resolved(std::vector<SocketAddress> addresses) {
@@ -243,8 +252,18 @@ void Connector::advance_handshake() {
 }
 
 void Connector::on_timeout(std::uint64_t attempt) {
-    if (attempt != attempt_ || fd_ < 0) {
+    if (attempt != attempt_) {
         return;  // that attempt is over
+    }
+    if (resolving_) {
+        resolving_.reset();
+        ++attempt_;
+        fail_endpoint("cannot resolve: no answer within " +
+                      std::to_string(options_.timeout.count()) + " ms");
+        return;
+    }
+    if (fd_ < 0) {
+        return;
     }
     fail_attempt(ConnectFailure::TimedOut, std::string(tls_ ? "TLS handshake" : "TCP connect") +
                                                " timed out after " +
@@ -293,8 +312,9 @@ void Connector::succeed() {
     connecting_ = false;
     error_ = {};
     const std::size_t endpoint = endpoint_;
-    if (on_connected_) {
-        on_connected_(std::move(stream), endpoint);  // last: it may destroy us
+    // A copy runs, so that the callback may destroy us (and our copy) meanwhile.
+    if (OnConnected on_connected = on_connected_) {
+        on_connected(std::move(stream), endpoint);
     }
 }
 

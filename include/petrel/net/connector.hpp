@@ -8,8 +8,9 @@
 // and never blocks the loop or its other connections. The first attempt to succeed wins;
 // when all fail, one report lists each address tried and why.
 //
-// Host names are looked up on a helper thread (getaddrinfo may wait on DNS), IP literals
-// on the spot. Everything else runs on the loop's thread.
+// Host names are looked up on a helper thread (getaddrinfo may wait on DNS), bounded by
+// the same timeout; IP literals are converted on the spot, without DNS. Everything else
+// runs on the loop's thread.
 //
 // With TLS 1.3 the client's handshake ends before the server has checked a client
 // certificate: a server refusing ours is seen as the stream closing at once (its
@@ -94,6 +95,7 @@ class Connector {
   private:
     void next_endpoint();
     void resolved(std::vector<SocketAddress> addresses);
+    void fail_endpoint(std::string reason);  // its host did not resolve
     void next_address();
     void on_socket_event();
     void on_tcp_connected();
