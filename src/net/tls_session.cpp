@@ -70,9 +70,12 @@ TlsSession::Step TlsSession::classify(int result, const char* what) {
     if (!established_) {
         // Why a client certificate was turned down (revoked, expired, unknown CA …), which
         // OpenSSL's error queue only reports as "certificate verify failed".
+        // On the client side: why the server's was (wrong CA, host name mismatch …).
         const long verify = SSL_get_verify_result(ssl_);
         if (verify != X509_V_OK) {
-            error_ += std::string(": client certificate: ") + X509_verify_cert_error_string(verify);
+            error_ +=
+                SSL_is_server(ssl_) == 1 ? ": client certificate: " : ": server certificate: ";
+            error_ += X509_verify_cert_error_string(verify);
         }
     }
     if (code == SSL_ERROR_SYSCALL) {
@@ -97,7 +100,8 @@ TlsSession::Step TlsSession::handshake() {
     }
     ERR_clear_error();
     errno = 0;
-    const int result = SSL_accept(ssl_);
+    // Either role: the session was put in accept or connect state when it was made.
+    const int result = SSL_do_handshake(ssl_);
     if (result == 1) {
         established_ = true;
         return Step::Done;

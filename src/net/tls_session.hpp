@@ -1,6 +1,7 @@
 // One connection's TLS state (an OpenSSL SSL object bound to a non-blocking socket):
-// the server handshake, record reads and writes, each reporting whether it must wait for
-// the socket to become readable or writable rather than blocking.
+// the handshake (server side, or client side for an outgoing connection), record reads
+// and writes, each reporting whether it must wait for the socket to become readable or
+// writable rather than blocking.
 //
 // The session owns no socket: it moves, with the socket's fd, from one worker's Stream to
 // another's (see Stream::release).
@@ -25,8 +26,9 @@ struct PskServerState;
 
 class TlsSession {
   public:
-    // Takes ownership of `ssl`, already set up for `fd` in server mode. `psk`: the
-    // listener's keys (null without TLS-PSK).
+    // Takes ownership of `ssl`, already set up for `fd` in server mode (TlsContext) or
+    // client mode (TlsClientContext). `psk`: the listener's keys (null without TLS-PSK,
+    // and always for a client).
     TlsSession(ssl_st* ssl, TlsUsernameSource username_source,
                std::shared_ptr<const PskServerState> psk);
     ~TlsSession();
