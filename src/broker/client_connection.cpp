@@ -8,7 +8,6 @@
 
 namespace petrel::broker {
 
-using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
 ClientConnection::ClientConnection(Worker& worker, int fd, std::string peer, std::string unread,

@@ -10,7 +10,6 @@
 
 namespace petrel::broker {
 
-using protocol::PropertyId;
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
@@ -137,7 +136,7 @@ void ClientConnection::complete_connect(AcceptedConnect accepted) {
         terms.authentication_method = accepted.authentication->method;
         terms.authentication_data = accepted.authentication->data;
     }
-    endpoint_.accept(state, connect, std::move(terms), now);
+    endpoint_.accept(state, connect, terms, now);
     session_->client_maximum_packet_size = endpoint_.peer().maximum_packet_size;
     session_->client_topic_aliases = endpoint_.outbound_aliases_enabled();
     // Stored before anything is delivered to it (rule 4 in session_recorder.hpp).

@@ -136,7 +136,7 @@ void ServerEndpoint::on_auth(const protocol::Auth& packet) {
 }
 
 bool ServerEndpoint::accept(session::Session& session, protocol::Connect& connect,
-                            ConnectAccepted terms, TimePoint now) {
+                            const ConnectAccepted& terms, TimePoint now) {
     if (phase_ == Phase::Ended) {
         return false;
     }

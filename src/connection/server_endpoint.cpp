@@ -13,8 +13,8 @@ using protocol::PropertyId;
 using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 
-ServerEndpoint::ServerEndpoint(ServerSettings settings, TimePoint now)
-    : settings_(std::move(settings)), opened_at_(now) {
+ServerEndpoint::ServerEndpoint(const ServerSettings& settings, TimePoint now)
+    : settings_(settings), opened_at_(now) {
     core_.open(ProtocolVersion::V311, settings_.capabilities.maximum_packet_size, 0, now);
 }
 

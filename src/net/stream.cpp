@@ -15,13 +15,13 @@ namespace petrel::net {
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
 // Per wake-up, so that one fast sender cannot starve the other clients of its loop;
 // level-triggered epoll brings us back for the rest.
-constexpr std::size_t kReadCapPerWake = 256 * 1024;
+constexpr std::size_t kReadCapPerWake = std::size_t{256} * 1024;
 // Queued chunks are gathered into TLS records of up to this many bytes, so that many small
 // MQTT packets do not each cost a record header and a MAC.
-constexpr std::size_t kTlsRecordBytes = 16 * 1024;
+constexpr std::size_t kTlsRecordBytes = std::size_t{16} * 1024;
 
 std::error_code errno_code(int error) {
     return {error, std::system_category()};

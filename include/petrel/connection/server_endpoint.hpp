@@ -43,7 +43,7 @@ class ServerEndpoint {
     };
 
     // A new network connection, opened at `now` (the connect timeout counts from it).
-    ServerEndpoint(ServerSettings settings, TimePoint now);
+    ServerEndpoint(const ServerSettings& settings, TimePoint now);
 
     // Reads packets from the start of `bytes` (what the embedder buffers) and reacts to
     // them. Stops after the first packet that produced an event the embedder must act on
@@ -75,7 +75,7 @@ class ServerEndpoint {
     // expiry, will, the client's Receive Maximum): CONNACK goes out and the connection is
     // connected. False when not even the smallest CONNACK fits the client's Maximum Packet
     // Size (ConnectionEnded follows).
-    bool accept(session::Session& session, protocol::Connect& connect, ConnectAccepted terms,
+    bool accept(session::Session& session, protocol::Connect& connect, const ConnectAccepted& terms,
                 TimePoint now);
 
     // --- PUBLISH from the client, answered by the embedder ---
