@@ -8,22 +8,15 @@
 #include <stdexcept>
 #include <utility>
 
+#include "openssl_errors.hpp"
 #include "tls_session.hpp"
 
 namespace petrel::net {
 
 namespace {
 
-// "what: OpenSSL's reasons", emptying this thread's error queue.
 [[noreturn]] void fail(const std::string& what) {
-    std::string message = what;
-    char text[256];
-    for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-        ERR_error_string_n(e, text, sizeof text);
-        message += "; ";
-        message += text;
-    }
-    throw std::runtime_error(message);
+    throw_with_openssl_errors(what);
 }
 
 bool is_ip_literal(const std::string& host) {
@@ -79,15 +72,7 @@ TlsClientContext::TlsClientContext(TlsClientSettings settings) : settings_(std::
     }
     SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, nullptr);
     if (!s.certfile.empty()) {
-        if (SSL_CTX_use_certificate_chain_file(raw, s.certfile.c_str()) != 1) {
-            fail("cannot load certfile " + s.certfile);
-        }
-        if (SSL_CTX_use_PrivateKey_file(raw, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
-            fail("cannot load keyfile " + s.keyfile);
-        }
-        if (SSL_CTX_check_private_key(raw) != 1) {
-            fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
-        }
+        use_certificate_and_key(raw, s.certfile, s.keyfile);
     }
     // (SSL_CTX_set_alpn_protos returns 0 on success, unlike the rest of OpenSSL.)
     if (!wire.empty() &&

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "openssl_errors.hpp"
 #include "tls_psk.hpp"
 #include "tls_session.hpp"
 
@@ -21,16 +22,8 @@ struct TlsContext::Material {
 
 namespace {
 
-// "what: OpenSSL's reasons", emptying this thread's error queue.
 [[noreturn]] void fail(const std::string& what) {
-    std::string message = what;
-    char text[256];
-    for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-        ERR_error_string_n(e, text, sizeof text);
-        message += "; ";
-        message += text;
-    }
-    throw std::runtime_error(message);
+    throw_with_openssl_errors(what);
 }
 
 // The context's TLS 1.3 suites, those with a SHA-256 hash first; "" when it has none.
@@ -114,15 +107,7 @@ TlsContext::MaterialPtr TlsContext::build(const TlsSettings& s) {
         fail("ciphersuites '" + s.ciphersuites + "' selects no cipher suite");
     }
     if (s.uses_certificate()) {
-        if (SSL_CTX_use_certificate_chain_file(raw, s.certfile.c_str()) != 1) {
-            fail("cannot load certfile " + s.certfile);
-        }
-        if (SSL_CTX_use_PrivateKey_file(raw, s.keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
-            fail("cannot load keyfile " + s.keyfile);
-        }
-        if (SSL_CTX_check_private_key(raw) != 1) {
-            fail("keyfile " + s.keyfile + " does not match certfile " + s.certfile);
-        }
+        use_certificate_and_key(raw, s.certfile, s.keyfile);
     }
     std::shared_ptr<const PskServerState> psk;
     if (s.uses_psk()) {

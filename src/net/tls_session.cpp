@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "openssl_errors.hpp"
 #include "petrel/net/stream.hpp"
 #include "tls_psk.hpp"
 
@@ -83,14 +84,7 @@ TlsSession::Step TlsSession::classify(int result, const char* what) {
     } else if (code == SSL_ERROR_ZERO_RETURN) {
         error_ += ": connection closed";
     }
-    // The queue is per thread: take every entry, so that none is left for the next
-    // connection served on this thread.
-    char text[256];
-    for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-        ERR_error_string_n(e, text, sizeof text);
-        error_ += "; ";
-        error_ += text;
-    }
+    error_ += take_openssl_errors();
     return Step::Failed;
 }
 

@@ -11,11 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "endpoint_test_support.hpp"
 #include "petrel/connection/server_endpoint.hpp"
 #include "petrel/protocol/codec.hpp"
 
-// Its own namespace: client_test_support.hpp has a Drained of another shape, and both
-// headers' inline classes end up in one test binary.
+// Its own namespace: client_test_support.hpp has its own Drained, and both headers'
+// inline classes end up in one test binary.
 namespace petrel::connection::server_testing {
 
 using namespace std::chrono_literals;
@@ -25,53 +26,8 @@ using protocol::ProtocolVersion;
 using protocol::ReasonCode;
 using Cause = ConnectionEnded::Cause;
 
-// What one call (or several) produced: the packets written, in order, and every other event.
-struct Drained {
-    std::vector<protocol::Packet> sent;
-    std::vector<ServerEvent> events;
-
-    template <class T>
-    std::vector<T> all() const {
-        std::vector<T> found;
-        for (const ServerEvent& event : events) {
-            if (const T* typed = std::get_if<T>(&event)) {
-                found.push_back(*typed);
-            }
-        }
-        return found;
-    }
-    // The one event of type T; a failure (and T{}) when there is not exactly one.
-    template <class T>
-    T one() const {
-        const std::vector<T> found = all<T>();
-        EXPECT_EQ(found.size(), 1u) << "events of the asked type";
-        return found.empty() ? T{} : found.front();
-    }
-    template <class T>
-    std::vector<T> sent_of() const {
-        std::vector<T> found;
-        for (const protocol::Packet& packet : sent) {
-            if (const T* typed = std::get_if<T>(&packet)) {
-                found.push_back(*typed);
-            }
-        }
-        return found;
-    }
-    // The one packet of type T written; a failure (and T{}) when there is not exactly one.
-    template <class T>
-    T sent_one() const {
-        const std::vector<T> found = sent_of<T>();
-        EXPECT_EQ(found.size(), 1u) << "packets of the asked type written";
-        return found.empty() ? T{} : found.front();
-    }
-    std::vector<PacketType> sent_types() const {
-        std::vector<PacketType> types;
-        for (const protocol::Packet& packet : sent) {
-            types.push_back(protocol::packet_type(packet));
-        }
-        return types;
-    }
-    // The end of the connection, when one was among the events.
+// What one call (or several) produced, and the end of the connection when it came.
+struct Drained : testing::DrainedEvents<ServerEvent> {
     std::optional<ConnectionEnded> ended() const {
         const std::vector<ConnectionEnded> found = all<ConnectionEnded>();
         if (found.empty()) {
@@ -102,16 +58,7 @@ inline protocol::Publish publish_packet(std::string topic, protocol::Qos qos = 0
     return publish;
 }
 
-inline session::Delivery delivery(std::string topic, std::string payload, protocol::Qos qos) {
-    auto message = std::make_shared<session::Message>();
-    message->topic = std::move(topic);
-    message->payload = protocol::make_payload(std::move(payload));
-    message->qos = qos;
-    session::Delivery out;
-    out.message = std::move(message);
-    out.qos = qos;
-    return out;
-}
+using testing::delivery;
 
 inline protocol::Auth auth_packet(protocol::AuthReason reason, std::string method,
                                   std::string data = {}) {
@@ -145,7 +92,7 @@ class ServerDriver {
         endpoint.take_events(events);
         for (ServerEvent& event : events) {
             if (const auto* bytes = std::get_if<SendBytes>(&event)) {
-                decode_all(bytes->bytes, drained.sent);
+                testing::decode_written(bytes->bytes, endpoint.version(), drained.sent);
             } else {
                 drained.events.push_back(std::move(event));
             }
@@ -179,7 +126,7 @@ class ServerDriver {
     Drained send_connect(const protocol::Connect& connect) { return feed(connect); }
     // The embedder accepts `connect` for the driver's session.
     Drained accept(protocol::Connect connect, ConnectAccepted terms = {}) {
-        accepted = endpoint.accept(session, connect, std::move(terms), now);
+        accepted = endpoint.accept(session, connect, terms, now);
         return drain();
     }
     // CONNECT and its acceptance: what accept() produced (the CONNACK).
@@ -195,20 +142,6 @@ class ServerDriver {
     ServerEndpoint endpoint;
     session::Session session;
     bool accepted = false;
-
-  private:
-    void decode_all(const std::string& bytes, std::vector<protocol::Packet>& out) const {
-        protocol::ByteView rest(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-        while (!rest.empty()) {
-            const protocol::FrameResult framed = protocol::frame(rest);
-            ASSERT_EQ(framed.status, protocol::FrameStatus::Complete) << "a partial packet written";
-            const auto packet = rest.first(framed.frame.total_length());
-            auto decoded = protocol::decode(packet, endpoint.version());
-            ASSERT_TRUE(decoded) << "written bytes do not decode: " << decoded.error().what;
-            out.push_back(std::move(decoded).value());
-            rest = rest.subspan(packet.size());
-        }
-    }
 };
 
 }  // namespace petrel::connection::server_testing

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "endpoint_test_support.hpp"
 #include "petrel/connection/server_endpoint.hpp"
 #include "petrel/protocol/codec.hpp"
 
@@ -40,22 +41,7 @@ class ServerTimeouts : public ::testing::TestWithParam<ProtocolVersion> {
         std::vector<protocol::Packet> sent;
         for (ServerEvent& event : events) {
             if (const auto* bytes = std::get_if<SendBytes>(&event)) {
-                protocol::ByteView rest(reinterpret_cast<const std::uint8_t*>(bytes->bytes.data()),
-                                        bytes->bytes.size());
-                while (!rest.empty()) {
-                    const protocol::FrameResult framed = protocol::frame(rest);
-                    EXPECT_EQ(framed.status, protocol::FrameStatus::Complete);
-                    if (framed.status != protocol::FrameStatus::Complete) {
-                        break;
-                    }
-                    const auto one = rest.first(framed.frame.total_length());
-                    auto decoded = protocol::decode(one, version());
-                    EXPECT_TRUE(decoded);
-                    if (decoded) {
-                        sent.push_back(std::move(decoded).value());
-                    }
-                    rest = rest.subspan(one.size());
-                }
+                testing::decode_written(bytes->bytes, version(), sent);
             } else if (const auto* ended = std::get_if<ConnectionEnded>(&event)) {
                 this->ended.push_back(*ended);
             }
