@@ -353,7 +353,9 @@ TEST(ConnectorTest, ConnectTimesOutOnAFullAcceptQueueWithoutBlockingTheLoop) {
 
     EchoServer other(loop);
     const auto started = std::chrono::steady_clock::now();
-    Client client(loop, plain({at("127.0.0.1", full.port())}, 300ms));
+    // A timeout long enough that the neighbour below is served before it, even on a
+    // loaded machine.
+    Client client(loop, plain({at("127.0.0.1", full.port())}, 1000ms));
     // Meanwhile the loop serves others.
     Client neighbour(loop, plain({at("127.0.0.1", other.port())}));
     ASSERT_TRUE(neighbour.wait_done());
@@ -362,13 +364,13 @@ TEST(ConnectorTest, ConnectTimesOutOnAFullAcceptQueueWithoutBlockingTheLoop) {
 
     ASSERT_TRUE(client.wait_done());
     const auto elapsed = std::chrono::steady_clock::now() - started;
-    EXPECT_GE(elapsed, 300ms);
-    EXPECT_LT(elapsed, 5s);
+    EXPECT_GE(elapsed, 1000ms);
+    EXPECT_LT(elapsed, 6s);
     ASSERT_TRUE(client.error());
     const ConnectError error = *client.error();
     ASSERT_EQ(error.attempts.size(), 1U);
     EXPECT_EQ(error.attempts[0].failure, ConnectFailure::TimedOut);
-    EXPECT_NE(error.attempts[0].reason.find("TCP connect timed out after 300 ms"),
+    EXPECT_NE(error.attempts[0].reason.find("TCP connect timed out after 1000 ms"),
               std::string::npos)
         << error.attempts[0].reason;
     for (const int fd : fillers) {
@@ -414,19 +416,27 @@ TEST(ConnectorTest, CancellingMidConnectCallsNothing) {
     LoopThread loop;
     SilentServer silent;
     {
+        // A timeout far beyond the cancel, so that a slow machine cannot let it fire first.
         Client client(loop, secure({at("127.0.0.1", silent.listener.port())},
-                                   trusting(cert("a", "ca.crt")), 200ms));
+                                   trusting(cert("a", "ca.crt")), 1000ms));
         std::this_thread::sleep_for(50ms);  // connected, handshake pending
         client.cancel();
-        std::this_thread::sleep_for(400ms);  // past the timeout
+        std::this_thread::sleep_for(1300ms);  // past the timeout
         EXPECT_EQ(client.callbacks(), 0);
     }
     {
-        // Cancelled while the name is being resolved on the helper thread.
-        Client client(loop, plain({at("localhost", silent.listener.port())}, 200ms));
-        client.cancel();
+        // Cancelled while the name is being resolved on the helper thread: started and
+        // destroyed in one turn of the loop, so the lookup's answer cannot have come yet.
+        std::atomic<int> calls{0};
+        loop.call([&] {
+            Connector connector(
+                loop.loop, plain({at("localhost", silent.listener.port())}, 200ms),
+                Stream::Callbacks{}, [&](std::unique_ptr<Stream>, std::size_t) { ++calls; },
+                [&](const ConnectError&) { ++calls; });
+            connector.start();
+        });
         std::this_thread::sleep_for(400ms);
-        EXPECT_EQ(client.callbacks(), 0);
+        EXPECT_EQ(calls.load(), 0);
     }
     // The loop still works.
     EXPECT_EQ(loop.call([] { return 42; }), 42);
