@@ -71,18 +71,11 @@ void ClientConnection::on_data(std::string& input) {
 }
 
 void ClientConnection::handle_events() {
-    if (event_depth_ >= event_batches_.size()) {
-        // Deeper than handling ever nests: a batch of its own.
-        std::vector<connection::ServerEvent> events;
-        endpoint_.take_events(events);
-        for (connection::ServerEvent& event : events) {
-            handle(event);
-            handle_events();
-        }
-        return;
-    }
-    // One batch per nesting level, kept with its capacity: no allocation per packet.
-    std::vector<connection::ServerEvent>& events = event_batches_[event_depth_];
+    // One batch per nesting level, kept with its capacity: no allocation per packet. A level
+    // beyond the kept ones (never seen) gets a batch of its own.
+    std::vector<connection::ServerEvent> deeper;
+    std::vector<connection::ServerEvent>& events =
+        event_depth_ < event_batches_.size() ? event_batches_[event_depth_] : deeper;
     endpoint_.take_events(events);
     ++event_depth_;
     for (connection::ServerEvent& event : events) {

@@ -13,8 +13,8 @@
 #include "connection_admission.hpp"
 #include "log_throttle.hpp"
 #include "memory_guard.hpp"
-#include "source_rate_limiter.hpp"
 #include "petrel/connection/token_bucket.hpp"
+#include "source_rate_limiter.hpp"
 
 namespace petrel::broker {
 namespace {
